@@ -1,0 +1,42 @@
+import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
+import { useConnection } from "../lib/client/signals.ts";
+
+/** What the indicator shows for each connection state. */
+const LABELS = {
+  disconnected: "offline",
+  connecting: "connecting…",
+  connected: "connected",
+  reconnecting: "reconnecting",
+  closed: "disconnected",
+} as const;
+
+/** The connection indicator: connected / reconnecting (attempt, next try) / offline. */
+export default function ConnectionStatus() {
+  const conn = useConnection();
+  const now = useSignal(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => now.value = Date.now(), 500);
+    return () => clearInterval(timer);
+  }, []);
+  if (!conn) {
+    return <span class="conn" data-state="connecting" role="status">connecting…</span>;
+  }
+  const state = conn.offline.value && conn.state.value !== "connected"
+    ? "offline"
+    : conn.state.value;
+  const label = state === "offline" ? "offline" : LABELS[state];
+  const next = conn.nextRetryAt.value;
+  const detail = state === "reconnecting" && next !== null
+    ? ` · attempt ${conn.attempt.value}, next try in ${
+      Math.max(0, Math.ceil((next - now.value) / 1000))
+    } s`
+    : "";
+  return (
+    <span class="conn" data-state={state} role="status" aria-live="polite">
+      <span class="dot" aria-hidden="true"></span>
+      {label}
+      {detail && <small>{detail}</small>}
+    </span>
+  );
+}

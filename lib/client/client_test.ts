@@ -1,0 +1,152 @@
+import { deepStrictEqual, equal } from "node:assert/strict";
+import { FakeSocket, ManualTimers } from "./_fakes.ts";
+import { RealtimeClient } from "./client.ts";
+import type { StateChange } from "./types.ts";
+
+function setup(random = () => 0.5) {
+  const sockets: FakeSocket[] = [];
+  const timers = new ManualTimers();
+  const client = new RealtimeClient({
+    url: "ws://test/api/ws",
+    createSocket: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    timers,
+    random,
+    minReconnectDelayMs: 100,
+    maxReconnectDelayMs: 1_000,
+  });
+  const changes: StateChange[] = [];
+  client.onStateChange((c) => changes.push(c));
+  return { client, sockets, timers, changes };
+}
+
+Deno.test("[client] connect → connected, idempotent, one socket", () => {
+  const { client, sockets, changes } = setup();
+  client.connect();
+  client.connect();
+  equal(sockets.length, 1);
+  equal(client.state, "connecting");
+  sockets[0].open();
+  client.connect();
+  equal(sockets.length, 1);
+  deepStrictEqual(changes, [
+    { oldState: "disconnected", newState: "connecting" },
+    { oldState: "connecting", newState: "connected" },
+  ]);
+});
+
+Deno.test("[client] a dropped connection reconnects with backoff and re-subscribes", () => {
+  const { client, sockets, timers, changes } = setup();
+  const got: unknown[] = [];
+  client.subscribe<number>("prices:A", {
+    onMessage: (d) => got.push(d),
+    onSnapshot: (d) => got.push(`snap ${d}`),
+  });
+  client.connect();
+  sockets[0].open();
+  deepStrictEqual(sockets[0].sent, [{ v: 1, type: "subscribe", id: "s1", channel: "prices:A" }]);
+  sockets[0].message({
+    v: 1,
+    type: "subscribed",
+    id: "s1",
+    channel: "prices:A",
+    data: { snapshot: 1 },
+  });
+  sockets[0].message({ v: 1, type: "message", channel: "prices:A", ts: 1, data: 2 });
+  sockets[0].message({ v: 1, type: "message", channel: "prices:B", ts: 1, data: 99 });
+  sockets[0].serverClose(1006);
+  equal(client.state, "reconnecting");
+  equal(client.attempt, 1);
+  equal(client.nextRetryAt, 50, "random 0.5 × base 100");
+  timers.advance(49);
+  equal(sockets.length, 1, "not before the delay");
+  timers.advance(1);
+  equal(sockets.length, 2);
+  sockets[1].serverClose(1006);
+  equal(client.nextRetryAt, 50 + 100, "second delay: 0.5 × 200");
+  timers.advance(100);
+  sockets[2].open();
+  equal(client.state, "connected");
+  equal(client.attempt, 0);
+  deepStrictEqual(sockets[2].sent, [{ v: 1, type: "subscribe", id: "s2", channel: "prices:A" }]);
+  deepStrictEqual(got, ["snap 1", 2]);
+  deepStrictEqual(changes.map((c) => c.newState), [
+    "connecting",
+    "connected",
+    "reconnecting",
+    "connected",
+  ]);
+});
+
+Deno.test("[client] a terminal close code stops reconnecting", () => {
+  const { client, sockets, timers } = setup();
+  client.connect();
+  sockets[0].open();
+  sockets[0].serverClose(4501, "forbidden");
+  equal(client.state, "closed");
+  equal(timers.pending, 0);
+  timers.advance(60_000);
+  equal(sockets.length, 1);
+});
+
+Deno.test("[client] disconnect cancels a pending reconnect and closes cleanly", () => {
+  const { client, sockets, timers } = setup();
+  client.connect();
+  sockets[0].open();
+  sockets[0].serverClose(1006);
+  client.disconnect();
+  client.disconnect();
+  equal(client.state, "disconnected");
+  equal(timers.pending, 0);
+  client.connect();
+  sockets[1].open();
+  client.disconnect();
+  deepStrictEqual(sockets[1].closedWith, { code: 1000, reason: "client disconnect" });
+  equal(client.state, "disconnected");
+});
+
+Deno.test("[client] connect() while reconnecting retries at once (browser came online)", () => {
+  const { client, sockets, timers } = setup(() => 0.99);
+  client.connect();
+  sockets[0].serverClose(1006);
+  equal(sockets.length, 1);
+  client.connect();
+  equal(sockets.length, 2);
+  equal(timers.pending, 0);
+});
+
+Deno.test("[client] a refused subscription reports its error and is dropped", () => {
+  const { client, sockets } = setup();
+  const errors: unknown[] = [];
+  client.subscribe("nope:x", { onMessage: () => {}, onError: (e) => errors.push(e) });
+  client.connect();
+  sockets[0].open();
+  sockets[0].message({
+    v: 1,
+    type: "error",
+    id: "s1",
+    data: { code: "unknown_channel", message: "Cannot subscribe", temporary: false },
+  });
+  deepStrictEqual(errors, [{
+    code: "unknown_channel",
+    message: "Cannot subscribe",
+    temporary: false,
+  }]);
+  sockets[0].serverClose(1006);
+});
+
+Deno.test("[client] unsubscribing the last handler sends unsubscribe once", () => {
+  const { client, sockets } = setup();
+  client.connect();
+  sockets[0].open();
+  const a = client.subscribe("prices:A", { onMessage: () => {} });
+  const b = client.subscribe("prices:A", { onMessage: () => {} });
+  a.unsubscribe();
+  a.unsubscribe();
+  equal(sockets[0].sent.length, 1);
+  b.unsubscribe();
+  deepStrictEqual(sockets[0].sent.at(-1), { v: 1, type: "unsubscribe", channel: "prices:A" });
+});

@@ -1,0 +1,59 @@
+import { deepStrictEqual, equal } from "node:assert/strict";
+import { changedQuotes, readBoard, watchBoard, writeQuotes } from "./store.ts";
+import type { Quote } from "./types.ts";
+
+function quote(symbol: string, price: number, ts: number): Quote {
+  return {
+    symbol,
+    price,
+    bid: price - 1,
+    ask: price + 1,
+    open24h: price,
+    change24hPct: 0,
+    volume24h: 1,
+    sources: ["sim"],
+    ts,
+  };
+}
+
+Deno.test("[prices] the board merges writes and counts them", async () => {
+  using kv = await Deno.openKv(":memory:");
+  equal(await readBoard(kv), null);
+  await writeQuotes(kv, [quote("A", 1, 10), quote("B", 2, 10)], 10);
+  const board = await writeQuotes(kv, [quote("A", 3, 20)], 20);
+  equal(board.seq, 2);
+  equal(board.ts, 20);
+  deepStrictEqual(Object.keys(board.quotes).sort(), ["A", "B"]);
+  equal(board.quotes.A.price, 3);
+  deepStrictEqual(await readBoard(kv), board);
+});
+
+Deno.test("[prices] changedQuotes lists only new or moved quotes", () => {
+  const prev = { seq: 1, ts: 1, quotes: { A: quote("A", 1, 1), B: quote("B", 2, 1) } };
+  const next = {
+    seq: 2,
+    ts: 2,
+    quotes: { A: quote("A", 1, 1), B: quote("B", 5, 2), C: quote("C", 9, 2) },
+  };
+  deepStrictEqual(changedQuotes(prev, next).map((q) => q.symbol), ["B", "C"]);
+  deepStrictEqual(changedQuotes(null, next).map((q) => q.symbol), ["A", "B", "C"]);
+});
+
+Deno.test("[prices] watchBoard yields the latest board and stops on abort", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const stop = new AbortController();
+  const seen: number[] = [];
+  const done = (async () => {
+    for await (const board of watchBoard(kv, stop.signal)) {
+      seen.push(board.seq);
+      if (board.seq >= 3) stop.abort();
+    }
+  })();
+  for (let i = 1; i <= 3; i++) {
+    await writeQuotes(kv, [quote("A", i, i)], i);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await done;
+  equal(seen.at(-1), 3);
+  deepStrictEqual([...seen].sort(), seen, "boards arrive in order");
+});

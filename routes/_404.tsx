@@ -1,0 +1,12 @@
+import type { PageProps } from "$fresh/server.ts";
+
+export default function NotFound({ url }: PageProps) {
+  return (
+    <section class="error-page">
+      <h1>Page not found</h1>
+      <p>
+        Nothing lives at <code>{url.pathname}</code>. <a href="/">Back to the markets</a>
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,58 @@
+/** Helpers for tests that speak to the gateway over a real WebSocket. */
+
+/** A connected socket with a queue of decoded frames to await in order. */
+export interface TestSocket {
+  socket: WebSocket;
+  /** Resolves with the next frame matching `filter` (frames before it are consumed). */
+  next(
+    filter?: (frame: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  send(message: unknown): void;
+  close(): Promise<void>;
+}
+
+/** Opens a WebSocket and waits for it to be open. */
+export async function openSocket(url: string): Promise<TestSocket> {
+  const socket = new WebSocket(url);
+  const queue: Record<string, unknown>[] = [];
+  let wake: (() => void) | null = null;
+  socket.onmessage = (e) => {
+    queue.push(JSON.parse(e.data));
+    wake?.();
+  };
+  const closed = new Promise<void>((resolve) => socket.addEventListener("close", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.onopen = () => resolve();
+    socket.onerror = () => reject(new Error(`Cannot open ${url}`));
+  });
+  return {
+    socket,
+    async next(filter = () => true, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = queue.findIndex(filter);
+        if (i >= 0) return queue.splice(0, i + 1).at(-1)!;
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new Error(`Timed out waiting for a frame; have ${JSON.stringify(queue)}`);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    },
+    send(message: unknown) {
+      socket.send(typeof message === "string" ? message : JSON.stringify(message));
+    },
+    async close() {
+      if (socket.readyState !== WebSocket.CLOSED) socket.close();
+      await closed;
+    },
+  };
+}

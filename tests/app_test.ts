@@ -1,0 +1,125 @@
+/** The whole application over HTTP and WebSocket, run as `deno serve main.ts`. */
+import { equal, match, ok } from "node:assert/strict";
+import { type AppProcess, startApp } from "./_server.ts";
+import { openSocket } from "./_ws.ts";
+
+let app: AppProcess | undefined;
+async function server(): Promise<AppProcess> {
+  return app ??= await startApp({ env: { MARKET_TICK_MS: "50" } });
+}
+
+Deno.test({
+  name: "[app] end to end over HTTP and WebSocket",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const { origin } = await server();
+    try {
+      await t.step("/ server-renders every price in the first HTML", async () => {
+        const res = await fetch(`${origin}/`);
+        equal(res.status, 200);
+        match(res.headers.get("content-type") ?? "", /text\/html/);
+        const html = await res.text();
+        match(html, /^<!DOCTYPE html>/i);
+        for (const symbol of ["BTC-USD", "ETH-USD", "SOL-USD"]) {
+          const row = html.match(
+            new RegExp(`data-symbol="${symbol}"[\\s\\S]*?data-testid="price"[^>]*>([^<]+)<`),
+          );
+          ok(row, `row for ${symbol}`);
+          match(row[1], /^[\d,]+\.\d+$/, `${symbol} price rendered: ${row[1]}`);
+        }
+        match(html, /\/_frsh\/js\/[^/]+\//, "hydration script");
+      });
+
+      await t.step("unknown path → the 404 page with status 404", async () => {
+        const res = await fetch(`${origin}/no/such/page`);
+        equal(res.status, 404);
+        match(await res.text(), /Page not found[\s\S]*\/no\/such\/page/);
+      });
+
+      await t.step("/api/ws without an upgrade → 400 with a one-line explanation", async () => {
+        const res = await fetch(`${origin}/api/ws`);
+        equal(res.status, 400);
+        const body = await res.text();
+        equal(body.trim().split("\n").length, 1);
+        match(body, /Expected a WebSocket upgrade/);
+      });
+
+      await t.step("/api/prices returns the board", async () => {
+        const board = await (await fetch(`${origin}/api/prices`)).json();
+        ok(board.seq > 0);
+        equal(Object.keys(board.quotes).length, 10);
+      });
+
+      await t.step("static files: ETag and 304", async () => {
+        const res = await fetch(`${origin}/styles.css`);
+        equal(res.status, 200);
+        await res.body?.cancel();
+        const etag = res.headers.get("etag");
+        ok(etag);
+        const again = await fetch(`${origin}/styles.css`, { headers: { "if-none-match": etag } });
+        equal(again.status, 304);
+        await again.body?.cancel();
+      });
+
+      await t.step("/api/ws streams prices and answers bad frames with errors", async () => {
+        const ws = await openSocket(`${origin.replace("http", "ws")}/api/ws`);
+        try {
+          equal((await ws.next()).type, "connected");
+          ws.send({ type: "subscribe", id: "a", channel: "prices:ETH-USD" });
+          equal((await ws.next()).type, "subscribed");
+          ws.send({ type: "subscribe", id: "b", channel: "prices:NOPE-USD" });
+          const refused = await ws.next((f) => f.type === "error");
+          equal(refused.id, "b");
+          equal((refused.data as { code: string }).code, "unknown_channel");
+          ws.send("not json");
+          equal(
+            ((await ws.next((f) => f.type === "error")).data as { code: string }).code,
+            "bad_frame",
+          );
+          const msg = await ws.next((f) => f.type === "message");
+          equal(msg.channel, "prices:ETH-USD");
+        } finally {
+          await ws.close();
+        }
+      });
+    } finally {
+      await app?.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "[app] deno serve --parallel: every isolate serves, one produces",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // `:memory:` would give each isolate a database of its own; share a file.
+    const dir = await Deno.makeTempDir();
+    const par = await startApp({
+      parallel: 2,
+      env: { KV_PATH: `${dir}/kv.sqlite`, LOG_LEVEL: "info", MARKET_TICK_MS: "50" },
+    });
+    try {
+      const servers = new Set<string>();
+      for (let i = 0; i < 8 && servers.size < 2; i++) {
+        const ws = await openSocket(`${par.origin.replace("http", "ws")}/api/ws`);
+        const hello = await ws.next();
+        servers.add((hello.data as { server: string }).server);
+        ws.send({ type: "subscribe", channel: "prices:BTC-USD" });
+        const msg = await ws.next((f) => f.type === "message");
+        equal(msg.channel, "prices:BTC-USD");
+        await ws.close();
+      }
+      equal(servers.size, 2, "connections landed on both isolates");
+      const res = await fetch(`${par.origin}/`);
+      equal(res.status, 200);
+      match(await res.text(), /data-symbol="BTC-USD"/);
+      const acquired = par.output().match(/market lease acquired/g) ?? [];
+      equal(acquired.length, 1, `one producer:\n${par.output()}`);
+    } finally {
+      await par.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

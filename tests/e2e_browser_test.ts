@@ -1,0 +1,54 @@
+/**
+ * The dashboard in a real Chromium: server-rendered prices, live updates without reload,
+ * and the connection indicator across a server stop and restart.
+ */
+import { equal, ok } from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { browserTest } from "./_browser.ts";
+import { startApp } from "./_server.ts";
+
+async function priceTexts(page: Page): Promise<string[]> {
+  return await page.$$eval("[data-testid=price]", (els) => els.map((e) => e.textContent ?? ""));
+}
+
+async function waitForPriceChange(page: Page, timeoutMs: number): Promise<void> {
+  const before = await priceTexts(page);
+  await page.waitForFunction(
+    (prev) => {
+      const now = [...document.querySelectorAll("[data-testid=price]")].map((e) => e.textContent);
+      return now.some((text, i) => text !== prev[i]);
+    },
+    before,
+    { timeout: timeoutMs },
+  );
+}
+
+browserTest("[e2e] live prices and the connection indicator across a restart", async (browser) => {
+  const env = { MARKET_TICK_MS: "100" };
+  let app = await startApp({ env });
+  const page = await browser.newPage();
+  try {
+    const response = await page.goto(`${app.origin}/`);
+    equal(response?.status(), 200);
+    const firstHtml = await response!.text();
+    ok(/data-testid="price"[^>]*>[\d,]+\.\d+</.test(firstHtml), "prices are in the first HTML");
+    const initial = await priceTexts(page);
+    equal(initial.length, 10);
+    ok(initial.every((p) => /^[\d,]+\.\d+$/.test(p)), `rendered prices: ${initial}`);
+
+    await page.waitForSelector(".conn[data-state=connected]", { timeout: 5_000 });
+    await waitForPriceChange(page, 2_000);
+
+    const port = app.port;
+    await app.stop();
+    await page.waitForSelector(".conn[data-state=reconnecting]", { timeout: 5_000 });
+    ok((await page.textContent(".conn"))?.includes("attempt"), "shows the attempt");
+
+    app = await startApp({ port, env });
+    await page.waitForSelector(".conn[data-state=connected]", { timeout: 20_000 });
+    await waitForPriceChange(page, 3_000);
+  } finally {
+    await page.close();
+    await app.stop();
+  }
+});
