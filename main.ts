@@ -12,9 +12,11 @@ import manifest from "./fresh.gen.ts";
 import { loadConfig } from "./lib/app/config.ts";
 import { setAppServices } from "./lib/app/context.ts";
 import { createServices } from "./lib/app/services.ts";
+import { installShutdown } from "./lib/app/shutdown.ts";
 
 const services = await createServices(loadConfig(Deno.env));
 setAppServices(services);
+installShutdown(services);
 
 export default {
   fetch: await createHandler(manifest, config),

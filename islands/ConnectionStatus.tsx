@@ -27,10 +27,9 @@ export default function ConnectionStatus() {
     : conn.state.value;
   const label = state === "offline" ? "offline" : LABELS[state];
   const next = conn.nextRetryAt.value;
-  const detail = state === "reconnecting" && next !== null
-    ? ` · attempt ${conn.attempt.value}, next try in ${
-      Math.max(0, Math.ceil((next - now.value) / 1000))
-    } s`
+  const seconds = next === null ? 0 : Math.ceil((next - now.value) / 1000);
+  const detail = state === "reconnecting"
+    ? ` · attempt ${conn.attempt.value}, ${seconds > 0 ? `next try in ${seconds} s` : "trying now"}`
     : "";
   return (
     <span class="conn" data-state={state} role="status" aria-live="polite">

@@ -1,0 +1,168 @@
+/**
+ * Server-side rendering of a page: `_app` wraps the `_layout`s, which wrap the page
+ * (each receives the inner one as `Component`); async components are awaited first and
+ * may return a `Response` instead. The markup is rendered with preact-render-to-string;
+ * when islands were rendered, their state and a module script that hydrates them are
+ * inserted before `</body>`, with `<link rel="modulepreload">`s before `</head>`.
+ *
+ * @module
+ */
+import { type ComponentChildren, type ComponentType, h } from "preact";
+import { renderToString } from "preact-render-to-string";
+import { type RenderState, RenderStateContext } from "./islands.ts";
+import { escapeJson, serializeIslands } from "./serialize.ts";
+import { staticImports } from "./bundle.ts";
+import type { FreshContext, PageProps } from "./types.ts";
+
+/** The request context as seen by this module. */
+export type Context = FreshContext<Record<string, unknown>, unknown>;
+
+/** The browser files available to pages. */
+export interface ClientAssets {
+  /** URL prefix of the bundle files, e.g. `/_frsh/js/<build id>/`. */
+  prefix: string;
+  buildId: string;
+  /** `"client"` and island keys → file name. */
+  entries: Record<string, string>;
+  /** File name → statically imported file names. */
+  imports: Map<string, string[]>;
+}
+
+/** What {@linkcode renderPage} needs. */
+export interface RenderInput {
+  req: Request;
+  ctx: Context;
+  /** The page, 404 or 500 component (innermost). */
+  page: unknown;
+  /** `_app` and `_layout` components, outermost first. */
+  wrappers: unknown[];
+  init?: ResponseInit;
+  assets: ClientAssets | null;
+}
+
+const DEFAULT_HEAD = '<meta charset="utf-8">' +
+  '<meta name="viewport" content="width=device-width, initial-scale=1.0">';
+
+/** Renders a page into an HTML response. */
+export async function renderPage(input: RenderInput): Promise<Response> {
+  const { req, ctx } = input;
+  let inner: ComponentChildren = null;
+  for (const component of [...input.wrappers, input.page].reverse()) {
+    const child = inner;
+    const Component = () => child;
+    if (isAsyncComponent(component)) {
+      const result = await component(req, { ...ctx, Component });
+      if (result instanceof Response) return result;
+      inner = result;
+    } else {
+      inner = h(component as ComponentType<PageProps>, { ...pageProps(ctx), Component });
+    }
+  }
+  const state: RenderState = { islands: [] };
+  const html = renderToString(h(RenderStateContext.Provider, { value: state }, inner));
+  const headers = new Headers(input.init?.headers);
+  if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
+  return new Response(toDocument(html, state, input.assets), {
+    status: input.init?.status ?? 200,
+    statusText: input.init?.statusText,
+    headers,
+  });
+}
+
+/** The props of page components: the context without its functions. */
+export function pageProps(ctx: Context): PageProps<unknown> {
+  return {
+    localAddr: ctx.localAddr,
+    remoteAddr: ctx.remoteAddr,
+    url: ctx.url,
+    basePath: ctx.basePath,
+    route: ctx.route,
+    pattern: ctx.pattern,
+    destination: ctx.destination,
+    params: ctx.params,
+    isPartial: ctx.isPartial,
+    state: ctx.state,
+    data: ctx.data,
+    error: ctx.error,
+    codeFrame: ctx.codeFrame,
+    Component: ctx.Component,
+  };
+}
+
+/** True for `async function` components (Fresh's async routes and layouts). */
+export function isAsyncComponent(
+  value: unknown,
+): value is (req: Request, ctx: Context) => Promise<ComponentChildren | Response> {
+  return typeof value === "function" && value.constructor.name === "AsyncFunction";
+}
+
+function toDocument(html: string, state: RenderState, assets: ClientAssets | null): string {
+  let doc = /^\s*<html[\s>]/i.test(html)
+    ? html
+    : `<html><head>${DEFAULT_HEAD}</head><body>${html}</body></html>`;
+  if (state.islands.length > 0) {
+    if (!assets) throw new Error("Cannot render islands: no island bundle was built");
+    const { head, body } = islandScripts(state, assets);
+    doc = insertBefore(doc, "</head>", head, false);
+    doc = insertBefore(doc, "</body>", body, true);
+  }
+  return "<!DOCTYPE html>" + doc;
+}
+
+function islandScripts(state: RenderState, assets: ClientAssets): { head: string; body: string } {
+  const keys = [...new Set(state.islands.map((island) => island.key))].sort();
+  const files = keys.map((key) => {
+    const file = assets.entries[key];
+    if (file === undefined) {
+      throw new Error(
+        `Cannot render island ${key}: it is not in the bundle; run \`deno task build\``,
+      );
+    }
+    return file;
+  });
+  const client = assets.entries["client"];
+  const preload = new Set<string>();
+  const visit = (file: string) => {
+    if (preload.has(file)) return;
+    preload.add(file);
+    for (const dep of assets.imports.get(file) ?? []) visit(dep);
+  };
+  [client, ...files].forEach(visit);
+  const url = (file: string) => escapeJson(JSON.stringify(assets.prefix + file));
+  const head = [...preload].map((file) =>
+    `<link rel="modulepreload" href="${escapeAttr(assets.prefix + file)}">`
+  ).join("");
+  const imports = files.map((file, i) => `import $${i} from ${url(file)};`).join("");
+  const modules = keys.map((key, i) => `${escapeJson(JSON.stringify(key))}:$${i}`).join(",");
+  const body =
+    `<script type="application/json" id="__FRSH_STATE" data-build-id="${
+      escapeAttr(assets.buildId)
+    }">${serializeIslands(state.islands)}</script>` +
+    `<script type="module">import { boot } from ${
+      url(client)
+    };${imports}boot({${modules}});</script>`;
+  return { head, body };
+}
+
+function insertBefore(doc: string, tag: string, text: string, last: boolean): string {
+  const lower = doc.toLowerCase();
+  const at = last ? lower.lastIndexOf(tag) : lower.indexOf(tag);
+  if (at === -1) return last ? doc + text : doc;
+  return doc.slice(0, at) + text + doc.slice(at);
+}
+
+function escapeAttr(value: string): string {
+  return value.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Maps each bundle file to the files it statically imports. */
+export function importGraph(files: Map<string, Uint8Array>): Map<string, string[]> {
+  const decoder = new TextDecoder();
+  const graph = new Map<string, string[]>();
+  for (const [name, contents] of files) {
+    if (!name.endsWith(".js")) continue;
+    const dir = name.includes("/") ? name.slice(0, name.lastIndexOf("/") + 1) : "";
+    graph.set(name, staticImports(decoder.decode(contents)).map((dep) => dir + dep));
+  }
+  return graph;
+}

@@ -1,0 +1,5 @@
+import Outer from "../islands/Outer.tsx";
+
+export default function NestedPage() {
+  return <Outer />;
+}

@@ -1,0 +1,3 @@
+export default function RenderBoom(): never {
+  throw new Error("boom from render");
+}
