@@ -7,8 +7,13 @@ import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
 import * as $api_prices from "./routes/api/prices.ts";
+import * as $api_token from "./routes/api/token.ts";
+import * as $api_websocket_status from "./routes/api/websocket/status.ts";
 import * as $api_ws from "./routes/api/ws.ts";
 import * as $index from "./routes/index.tsx";
+import * as $login from "./routes/login.tsx";
+import * as $logout from "./routes/logout.ts";
+import * as $metrics from "./routes/metrics.ts";
 import * as $ConnectionStatus from "./islands/ConnectionStatus.tsx";
 import * as $PriceBoard from "./islands/PriceBoard.tsx";
 import { type Manifest } from "$fresh/server.ts";
@@ -20,8 +25,13 @@ const manifest = {
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
     "./routes/api/prices.ts": $api_prices,
+    "./routes/api/token.ts": $api_token,
+    "./routes/api/websocket/status.ts": $api_websocket_status,
     "./routes/api/ws.ts": $api_ws,
     "./routes/index.tsx": $index,
+    "./routes/login.tsx": $login,
+    "./routes/logout.ts": $logout,
+    "./routes/metrics.ts": $metrics,
   },
   islands: {
     "./islands/ConnectionStatus.tsx": $ConnectionStatus,

@@ -1,8 +1,10 @@
 import type { PageProps } from "$fresh/server.ts";
 import { asset } from "$fresh/runtime.ts";
+import UserMenu from "../components/UserMenu.tsx";
 import ConnectionStatus from "../islands/ConnectionStatus.tsx";
+import type { AppState } from "../lib/app/context.ts";
 
-export default function App({ Component }: PageProps) {
+export default function App({ Component, state, url }: PageProps<unknown, AppState>) {
   return (
     <html lang="en">
       <head>
@@ -18,6 +20,7 @@ export default function App({ Component }: PageProps) {
             <a href="/">Markets</a>
           </nav>
           <ConnectionStatus />
+          <UserMenu user={state.user ?? null} path={url.pathname + url.search} />
         </header>
         <main>
           <Component />

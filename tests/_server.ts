@@ -31,7 +31,13 @@ export interface StartAppOptions {
 /** Starts `deno serve -A main.ts` and resolves once it listens. */
 export async function startApp(options: StartAppOptions = {}): Promise<AppProcess> {
   const args = ["serve", "-A", "--port", String(options.port ?? 0), "--host", "127.0.0.1"];
-  const env: Record<string, string> = { KV_PATH: ":memory:", LOG_LEVEL: "warn", NO_COLOR: "1" };
+  const env: Record<string, string> = {
+    KV_PATH: ":memory:",
+    LOG_LEVEL: "warn",
+    NO_COLOR: "1",
+    // Test-only: a cheap work factor so each start hashes the demo password quickly.
+    PBKDF2_ITERATIONS: "1000",
+  };
   if (options.parallel) {
     args.push("--parallel");
     env.DENO_JOBS = String(options.parallel);

@@ -1,5 +1,22 @@
 /** Helpers for tests that speak to the gateway over a real WebSocket. */
 
+/**
+ * Deno's WebSocket accepts `{ protocols, headers }` (e.g. `Authorization`); the DOM
+ * typings this project also loads only know `protocols`.
+ */
+type DenoWebSocketConstructor = new (
+  url: string,
+  options: { protocols?: string[]; headers?: HeadersInit },
+) => WebSocket;
+
+/** `new WebSocket(url, { protocols, headers })`, typed. */
+export function denoWebSocket(
+  url: string,
+  options: { protocols?: string[]; headers?: HeadersInit } = {},
+): WebSocket {
+  return new (WebSocket as unknown as DenoWebSocketConstructor)(url, options);
+}
+
 /** A connected socket with a queue of decoded frames to await in order. */
 export interface TestSocket {
   socket: WebSocket;
@@ -13,8 +30,11 @@ export interface TestSocket {
 }
 
 /** Opens a WebSocket and waits for it to be open. */
-export async function openSocket(url: string): Promise<TestSocket> {
-  const socket = new WebSocket(url);
+export async function openSocket(
+  url: string,
+  options?: { protocols?: string[]; headers?: Record<string, string> },
+): Promise<TestSocket> {
+  const socket = denoWebSocket(url, options);
   const queue: Record<string, unknown>[] = [];
   let wake: (() => void) | null = null;
   socket.onmessage = (e) => {

@@ -52,3 +52,41 @@ browserTest("[e2e] live prices and the connection indicator across a restart", a
     await app.stop();
   }
 });
+
+browserTest(
+  "[e2e] sign in: the header shows the user and the socket is authenticated",
+  async (browser) => {
+    const app = await startApp({ env: { DEMO_PASSWORD: "demo-password-for-tests" } });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${app.origin}/`);
+      equal(await page.textContent(".user-menu a"), "Sign in");
+      await page.waitForSelector(".conn[data-state=connected]", { timeout: 5_000 });
+      equal((await (await fetch(`${app.origin}/api/websocket/status`)).json()).anonymous, 1);
+      await page.click(".user-menu a");
+      await page.fill("input[name=username]", "demo");
+      await page.fill("input[name=password]", "demo-password-for-tests");
+      await Promise.all([
+        page.waitForURL(`${app.origin}/`),
+        page.click("form button[type=submit]"),
+      ]);
+      equal(await page.textContent("[data-testid=user-name]"), "demo");
+      await page.waitForSelector(".conn[data-state=connected]", { timeout: 5_000 });
+      // The previous page's socket may take a moment to be closed on the server.
+      let status = { connections: 0, anonymous: -1 };
+      for (let i = 0; i < 40; i++) {
+        status = await (await fetch(`${app.origin}/api/websocket/status`)).json();
+        if (status.connections === 1) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      equal(status.connections, 1);
+      equal(status.anonymous, 0, "the page's socket carries the session cookie");
+      await waitForPriceChange(page, 3_000);
+      await Promise.all([page.waitForURL(`${app.origin}/`), page.click(".user-menu button")]);
+      equal(await page.textContent(".user-menu a"), "Sign in");
+    } finally {
+      await page.close();
+      await app.stop();
+    }
+  },
+);

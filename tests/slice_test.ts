@@ -5,23 +5,30 @@
 import { equal, notEqual, ok } from "node:assert/strict";
 import { loadConfig } from "../lib/app/config.ts";
 import { createServices } from "../lib/app/services.ts";
-import { isWebSocketUpgrade, upgradeToHub } from "../lib/gateway/mod.ts";
+import { upgradeToHub } from "../lib/gateway/mod.ts";
 import { openSocket } from "./_ws.ts";
 
 Deno.test("[slice] a real socket receives live price updates that change over time", async () => {
   const services = await createServices(
     loadConfig({
       get: (n) =>
-        ({ KV_PATH: ":memory:", MARKET_TICK_MS: "20", MARKET_SEED: "5", LOG_LEVEL: "error" })[n],
+        ({
+          KV_PATH: ":memory:",
+          MARKET_TICK_MS: "20",
+          MARKET_SEED: "5",
+          LOG_LEVEL: "error",
+          PBKDF2_ITERATIONS: "1000",
+          DEMO_PASSWORD: "demo-password",
+        } as Record<string, string>)[n],
     }),
   );
   const ac = new AbortController();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-    (req) =>
-      isWebSocketUpgrade(req)
-        ? upgradeToHub(req, services.hub)
-        : new Response("no", { status: 400 }),
+    async (req, info) => {
+      const admitted = await services.admit(req, info.remoteAddr.hostname);
+      return admitted.ok ? upgradeToHub(req, services.hub, admitted) : admitted.response;
+    },
   );
   const ws = await openSocket(`ws://127.0.0.1:${server.addr.port}/`);
   try {

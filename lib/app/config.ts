@@ -3,6 +3,15 @@
  * README's configuration table lists the same variables and defaults.
  */
 
+import { DEFAULT_LIMITS, type GatewayLimits } from "../gateway/limits.ts";
+import {
+  DEFAULT_PBKDF2_ITERATIONS,
+  MIN_PASSWORD_LENGTH,
+  MIN_PBKDF2_ITERATIONS,
+  MIN_SECRET_BYTES,
+  normalizeOrigin,
+} from "../auth/mod.ts";
+
 /** Log verbosity, most to least. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -20,6 +29,50 @@ export interface AppConfig {
   marketSeed: number;
   /** `LOG_LEVEL`: `debug`, `info`, `warn` or `error`. Default `info`. */
   logLevel: LogLevel;
+  /** `AUTH_SECRET`: token-signing secret, ≥ 32 bytes. Default: generated once, kept in KV. */
+  authSecret: string | undefined;
+  /** `ALLOWED_ORIGINS`: comma-separated origins allowed besides the app's own. Default none. */
+  allowedOrigins: string[];
+  /** `TOKEN_TTL_SEC`: access-token lifetime. Default 900 (15 minutes). */
+  tokenTtlSec: number;
+  /** `SESSION_TTL_SEC`: login-session lifetime. Default 604 800 (7 days). */
+  sessionTtlSec: number;
+  /** `DEMO_PASSWORD`: password of the `demo` account, applied at every start. Default: random, printed once. */
+  demoPassword: string | undefined;
+  /**
+   * `PBKDF2_ITERATIONS` — for tests only: lowers the password-hashing work factor so
+   * suites run fast. Default 600 000 (OWASP 2023); values below 1 000 are refused.
+   */
+  pbkdf2Iterations: number;
+  /** Gateway limits, each from its `WS_*` variable (see {@linkcode LIMIT_ENV}). */
+  limits: GatewayLimits;
+}
+
+/** The environment variable of each gateway limit. */
+export const LIMIT_ENV: Readonly<Record<keyof GatewayLimits, string>> = {
+  maxFrameBytes: "WS_MAX_FRAME_BYTES",
+  maxPublishBytes: "WS_MAX_PUBLISH_BYTES",
+  maxSubscriptions: "WS_MAX_SUBSCRIPTIONS",
+  messagesPerSecond: "WS_MESSAGES_PER_SECOND",
+  messageBurst: "WS_MESSAGE_BURST",
+  floodStrikes: "WS_FLOOD_STRIKES",
+  maxConnectionsPerUser: "WS_MAX_CONNECTIONS_PER_USER",
+  maxConnectionsPerIp: "WS_MAX_CONNECTIONS_PER_IP",
+  upgradesPerSecondPerIp: "WS_UPGRADES_PER_SECOND_PER_IP",
+  upgradesPerSecond: "WS_UPGRADES_PER_SECOND",
+  maxBufferedBytes: "WS_MAX_BUFFERED_BYTES",
+  maxPresenceMembers: "WS_MAX_PRESENCE_MEMBERS",
+  pingIntervalMs: "WS_PING_INTERVAL_MS",
+  pongTimeoutMs: "WS_PONG_TIMEOUT_MS",
+  idleTimeoutMs: "WS_IDLE_TIMEOUT_MS",
+};
+
+function loadLimits(env: EnvReader): GatewayLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(LIMIT_ENV) as (keyof GatewayLimits)[]) {
+    limits[key] = integer(env, LIMIT_ENV[key], DEFAULT_LIMITS[key], 1, 2 ** 31 - 1);
+  }
+  return limits;
 }
 
 /** Reads just what {@linkcode loadConfig} needs from the environment. */
@@ -39,6 +92,56 @@ function integer(env: EnvReader, name: string, fallback: number, min: number, ma
   return value;
 }
 
+/** The authentication settings; secrets are never echoed in errors. */
+function loadAuthConfig(
+  env: EnvReader,
+): Pick<
+  AppConfig,
+  | "authSecret"
+  | "allowedOrigins"
+  | "tokenTtlSec"
+  | "sessionTtlSec"
+  | "demoPassword"
+  | "pbkdf2Iterations"
+> {
+  const authSecret = env.get("AUTH_SECRET") || undefined;
+  if (authSecret && new TextEncoder().encode(authSecret).length < MIN_SECRET_BYTES) {
+    throw new Error(`Cannot read AUTH_SECRET: expected at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  const allowedOrigins = (env.get("ALLOWED_ORIGINS") ?? "").split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "")
+    .map((entry) => {
+      const origin = normalizeOrigin(entry);
+      if (!origin) {
+        throw new Error(
+          `Cannot read ALLOWED_ORIGINS: expected origins like https://app.example.com, got "${entry}"`,
+        );
+      }
+      return origin;
+    });
+  const demoPassword = env.get("DEMO_PASSWORD") || undefined;
+  if (demoPassword !== undefined && demoPassword.length < MIN_PASSWORD_LENGTH) {
+    throw new Error(
+      `Cannot read DEMO_PASSWORD: expected at least ${MIN_PASSWORD_LENGTH} characters`,
+    );
+  }
+  return {
+    authSecret,
+    allowedOrigins,
+    tokenTtlSec: integer(env, "TOKEN_TTL_SEC", 900, 30, 86_400),
+    sessionTtlSec: integer(env, "SESSION_TTL_SEC", 604_800, 60, 31_536_000),
+    demoPassword,
+    pbkdf2Iterations: integer(
+      env,
+      "PBKDF2_ITERATIONS",
+      DEFAULT_PBKDF2_ITERATIONS,
+      MIN_PBKDF2_ITERATIONS,
+      10_000_000,
+    ),
+  };
+}
+
 /** Builds the configuration from `env`; throws a clear error on a malformed value. */
 export function loadConfig(env: EnvReader): AppConfig {
   const logLevel = (env.get("LOG_LEVEL") ?? "info").toLowerCase();
@@ -54,5 +157,7 @@ export function loadConfig(env: EnvReader): AppConfig {
     marketTickMs: integer(env, "MARKET_TICK_MS", 250, 10, 60_000),
     marketSeed: integer(env, "MARKET_SEED", Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1),
     logLevel: logLevel as LogLevel,
+    ...loadAuthConfig(env),
+    limits: loadLimits(env),
   };
 }

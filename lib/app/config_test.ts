@@ -1,4 +1,4 @@
-import { equal, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import { loadConfig } from "./config.ts";
 
 function env(vars: Record<string, string>) {
@@ -33,4 +33,59 @@ Deno.test("[config] malformed values are refused with the variable named", () =>
   throws(() => loadConfig(env({ PORT: "70000" })), /Cannot read PORT/);
   throws(() => loadConfig(env({ MARKET_TICK_MS: "1.5" })), /Cannot read MARKET_TICK_MS/);
   throws(() => loadConfig(env({ LOG_LEVEL: "loud" })), /Cannot read LOG_LEVEL/);
+});
+
+Deno.test("[config] gateway limits: defaults, overrides and refusals", () => {
+  const c = loadConfig(env({ WS_MAX_FRAME_BYTES: "1024", WS_PING_INTERVAL_MS: "5000" }));
+  equal(c.limits.maxFrameBytes, 1024);
+  equal(c.limits.pingIntervalMs, 5000);
+  equal(c.limits.maxSubscriptions, 128);
+  throws(() => loadConfig(env({ WS_MAX_SUBSCRIPTIONS: "0" })), /Cannot read WS_MAX_SUBSCRIPTIONS/);
+  throws(() => loadConfig(env({ WS_MESSAGE_BURST: "lots" })), /Cannot read WS_MESSAGE_BURST/);
+});
+
+Deno.test("[config] auth: defaults", () => {
+  const c = loadConfig(env({}));
+  equal(c.authSecret, undefined);
+  deepEqual(c.allowedOrigins, []);
+  equal(c.tokenTtlSec, 900);
+  equal(c.sessionTtlSec, 604_800);
+  equal(c.demoPassword, undefined);
+  equal(c.pbkdf2Iterations, 600_000);
+});
+
+Deno.test("[config] auth: overrides", () => {
+  const c = loadConfig(env({
+    AUTH_SECRET: "s".repeat(32),
+    ALLOWED_ORIGINS: " https://App.example.com , http://localhost:3000/,",
+    TOKEN_TTL_SEC: "60",
+    SESSION_TTL_SEC: "3600",
+    DEMO_PASSWORD: "demo-pass",
+    PBKDF2_ITERATIONS: "1000",
+  }));
+  equal(c.authSecret, "s".repeat(32));
+  deepEqual(c.allowedOrigins, ["https://app.example.com", "http://localhost:3000"]);
+  equal(c.tokenTtlSec, 60);
+  equal(c.sessionTtlSec, 3600);
+  equal(c.demoPassword, "demo-pass");
+  equal(c.pbkdf2Iterations, 1000);
+});
+
+Deno.test("[config] auth: malformed values are refused, secrets are not echoed", () => {
+  throws(() => loadConfig(env({ AUTH_SECRET: "too-short-secret" })), (err: Error) => {
+    equal(err.message.includes("too-short-secret"), false);
+    return /Cannot read AUTH_SECRET: expected at least 32 bytes/.test(err.message);
+  });
+  throws(() => loadConfig(env({ DEMO_PASSWORD: "shorty" })), (err: Error) => {
+    equal(err.message.includes("shorty"), false);
+    return /Cannot read DEMO_PASSWORD: expected at least 8 characters/.test(err.message);
+  });
+  throws(
+    () => loadConfig(env({ ALLOWED_ORIGINS: "https://ok.example,https://bad.example/path" })),
+    /Cannot read ALLOWED_ORIGINS: .*"https:\/\/bad.example\/path"/,
+  );
+  throws(() => loadConfig(env({ ALLOWED_ORIGINS: "null" })), /Cannot read ALLOWED_ORIGINS/);
+  throws(() => loadConfig(env({ PBKDF2_ITERATIONS: "999" })), /Cannot read PBKDF2_ITERATIONS/);
+  throws(() => loadConfig(env({ TOKEN_TTL_SEC: "0" })), /Cannot read TOKEN_TTL_SEC/);
+  throws(() => loadConfig(env({ SESSION_TTL_SEC: "week" })), /Cannot read SESSION_TTL_SEC/);
 });

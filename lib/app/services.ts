@@ -2,8 +2,12 @@
  * The application's services for one isolate, built from configuration with every
  * dependency passed in: KV, the gateway hub, the market producer and the board watcher.
  */
+import { type Auth, createAuth, demoLoginLine, ensureDemoAccount } from "../auth/mod.ts";
 import { openKv } from "../bus/kv.ts";
-import { type ChannelResolution, Hub } from "../gateway/hub.ts";
+import { type Admission, createAdmission } from "../gateway/admission.ts";
+import { Hub } from "../gateway/hub.ts";
+import { logMessages } from "../gateway/middleware.ts";
+import { appNamespaces } from "./channels.ts";
 import {
   changedQuotes,
   createSimulatedMarket,
@@ -11,7 +15,6 @@ import {
   priceChannel,
   readBoard,
   runMarketProducer,
-  symbolOfChannel,
   watchBoard,
 } from "../prices/mod.ts";
 import type { AppConfig } from "./config.ts";
@@ -22,7 +25,11 @@ export interface AppServices {
   readonly config: AppConfig;
   readonly kv: Deno.Kv;
   readonly hub: Hub;
+  /** Admission of WebSocket upgrades (rates, caps, subprotocol, Origin, credentials). */
+  readonly admit: Admission;
   readonly log: Logger;
+  /** Accounts, sessions, access tokens and the Origin policy (lib/auth). */
+  readonly auth: Auth;
   /** Unique id of this isolate. */
   readonly isolateId: string;
   readonly startedAt: number;
@@ -51,22 +58,35 @@ export async function createServices(
   const isolateId = crypto.randomUUID().slice(0, 8);
   const log = deps.log ?? createLogger(config.logLevel, { isolate: isolateId });
   const kv = deps.kv ?? await openKv({ path: config.kvPath });
+  const auth = await createAuth({
+    kv,
+    secret: config.authSecret,
+    allowedOrigins: config.allowedOrigins,
+    tokenTtlSec: config.tokenTtlSec,
+    sessionTtlSec: config.sessionTtlSec,
+    pbkdf2Iterations: config.pbkdf2Iterations,
+    now,
+  });
+  const demo = await ensureDemoAccount(auth, { password: config.demoPassword });
+  // A generated password exists only here, in the isolate that created the account:
+  // one plain line for the human starting the server, never a log field.
+  if (demo.status === "created") console.log(demoLoginLine(demo));
+  else log.info("demo account", { username: demo.username, note: demoLoginLine(demo) });
   const market = createSimulatedMarket({ seed: config.marketSeed, now });
   const known = new Set(market.symbols);
   let latest: PriceBoard | null = await readBoard(kv);
 
-  function resolveChannel(channel: string): ChannelResolution {
-    const symbol = symbolOfChannel(channel);
-    if (symbol === undefined) {
-      return { ok: false, message: `Cannot subscribe to ${channel}: unknown channel namespace` };
-    }
-    if (!known.has(symbol)) {
-      return { ok: false, message: `Cannot subscribe to ${channel}: unknown symbol ${symbol}` };
-    }
-    return { ok: true, snapshot: () => latest?.quotes[symbol] };
-  }
-
-  const hub = new Hub({ serverId: isolateId, channels: resolveChannel, now });
+  const hub = new Hub({
+    serverId: isolateId,
+    namespaces: appNamespaces({ symbols: known, board: () => latest }),
+    limits: config.limits,
+    auth,
+    now,
+    log,
+  });
+  hub.use(logMessages(log));
+  hub.start();
+  const admit = createAdmission({ hub, auth, now });
   const stop = new AbortController();
 
   const producer = runMarketProducer({
@@ -111,13 +131,16 @@ export async function createServices(
     config,
     kv,
     hub,
+    admit,
     log,
+    auth,
     isolateId,
     startedAt: now(),
     board: () => latest,
     close() {
       closed ??= (async () => {
         stop.abort();
+        hub.stop();
         await producer;
         await watcher;
         if (!deps.kv) kv.close();

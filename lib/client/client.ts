@@ -44,6 +44,8 @@ export class RealtimeClient {
   /** Request id → channel, for subscribe requests awaiting their reply. */
   #pending = new Map<string, string>();
   #nextId = 0;
+  #heartbeat: { intervalMs: number; timeoutMs: number } | null = null;
+  #deadLinkTimer: unknown = null;
 
   constructor(options: ClientOptions) {
     this.#options = options;
@@ -87,6 +89,8 @@ export class RealtimeClient {
   /** Closes the connection and stops reconnecting. Idempotent. */
   disconnect(): void {
     this.#clearRetry();
+    if (this.#deadLinkTimer !== null) this.#timers.clearTimeout(this.#deadLinkTimer);
+    this.#deadLinkTimer = null;
     const socket = this.#socket;
     this.#socket = null;
     if (socket) {
@@ -137,8 +141,10 @@ export class RealtimeClient {
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      if (shouldReconnect(event.code)) this.#scheduleReconnect();
-      else this.#setState("closed");
+      if (shouldReconnect(event.code)) return this.#scheduleReconnect();
+      if (this.#deadLinkTimer !== null) this.#timers.clearTimeout(this.#deadLinkTimer);
+      this.#deadLinkTimer = null;
+      this.#setState("closed");
     };
     socket.onerror = () => {};
   }
@@ -150,8 +156,14 @@ export class RealtimeClient {
     } catch {
       return;
     }
+    this.#armDeadLink();
     if (message.type === "message") {
       for (const h of this.#channels.get(message.channel) ?? []) h.onMessage(message.data);
+    } else if (message.type === "ping") {
+      this.#send({ type: "pong" });
+    } else if (message.type === "connected") {
+      this.#heartbeat = message.data.heartbeat;
+      this.#armDeadLink();
     } else if (message.type === "subscribed") {
       const snapshot = message.data.snapshot;
       if (snapshot === undefined) return;
@@ -170,7 +182,29 @@ export class RealtimeClient {
     }
   }
 
+  /**
+   * A link is dead when the server, which pings every `intervalMs`, has sent nothing
+   * for `intervalMs + timeoutMs`: drop the socket and reconnect.
+   */
+  #armDeadLink(): void {
+    if (this.#deadLinkTimer !== null) this.#timers.clearTimeout(this.#deadLinkTimer);
+    this.#deadLinkTimer = null;
+    const hb = this.#heartbeat;
+    const socket = this.#socket;
+    if (!hb || !socket) return;
+    this.#deadLinkTimer = this.#timers.setTimeout(() => {
+      this.#deadLinkTimer = null;
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      socket.onclose = null;
+      socket.close(4002, "no ping from server");
+      this.#scheduleReconnect();
+    }, hb.intervalMs + hb.timeoutMs);
+  }
+
   #scheduleReconnect(): void {
+    if (this.#deadLinkTimer !== null) this.#timers.clearTimeout(this.#deadLinkTimer);
+    this.#deadLinkTimer = null;
     const delay = backoffDelay(
       this.#attempt,
       { minMs: this.#options.minReconnectDelayMs, maxMs: this.#options.maxReconnectDelayMs },

@@ -150,3 +150,25 @@ Deno.test("[client] unsubscribing the last handler sends unsubscribe once", () =
   b.unsubscribe();
   deepStrictEqual(sockets[0].sent.at(-1), { v: 1, type: "unsubscribe", channel: "prices:A" });
 });
+
+Deno.test("[client] answers server pings and treats a silent server as a dead link", () => {
+  const { client, sockets, timers } = setup();
+  client.connect();
+  sockets[0].open();
+  sockets[0].message({
+    v: 1,
+    type: "connected",
+    data: { heartbeat: { intervalMs: 1_000, timeoutMs: 500 } },
+  });
+  sockets[0].message({ v: 1, type: "ping" });
+  deepStrictEqual(sockets[0].sent.at(-1), { v: 1, type: "pong" });
+  timers.advance(1_400);
+  sockets[0].message({ v: 1, type: "ping" });
+  timers.advance(1_400);
+  equal(client.state, "connected", "each server frame re-arms the deadline");
+  timers.advance(100);
+  equal(client.state, "reconnecting");
+  deepStrictEqual(sockets[0].closedWith, { code: 4002, reason: "no ping from server" });
+  timers.advance(1_000);
+  equal(sockets.length, 2, "reconnected after the backoff");
+});

@@ -1,30 +1,38 @@
 /** A {@linkcode Transport} for tests: records frames and closes instead of sending. */
+import { decode } from "@msgpack/msgpack";
 import type { Transport } from "./transport.ts";
 
-/** A recording transport. */
+/** A recording transport whose `bufferedAmount` the test sets. */
 export interface FakeTransport extends Transport {
-  /** Every frame sent, decoded from JSON. */
+  /** Every frame sent, decoded (JSON or MessagePack). */
   readonly frames: Record<string, unknown>[];
   /** Every frame sent, as sent. */
-  readonly raw: string[];
+  readonly raw: (string | Uint8Array)[];
+  bufferedAmount: number;
   closed?: { code: number; reason: string };
+  /** Frames of one type. */
+  ofType(type: string): Record<string, unknown>[];
 }
 
 /** Creates a recording transport. */
 export function fakeTransport(): FakeTransport {
   const frames: Record<string, unknown>[] = [];
-  const raw: string[] = [];
+  const raw: (string | Uint8Array)[] = [];
   const t: FakeTransport = {
     frames,
     raw,
     bufferedAmount: 0,
-    send(frame: string) {
+    send(frame) {
+      if (t.closed) return;
       raw.push(frame);
-      frames.push(JSON.parse(frame));
+      frames.push(
+        (typeof frame === "string" ? JSON.parse(frame) : decode(frame)) as Record<string, unknown>,
+      );
     },
-    close(code: number, reason: string) {
-      t.closed = { code, reason };
+    close(code, reason) {
+      t.closed ??= { code, reason };
     },
+    ofType: (type) => frames.filter((f) => f.type === type),
   };
   return t;
 }

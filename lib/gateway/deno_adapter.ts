@@ -1,16 +1,19 @@
 /** The one place that touches `Deno.upgradeWebSocket`: wires a native socket to the hub. */
+import type { Admitted } from "./admission.ts";
 import type { Connection, Hub } from "./hub.ts";
 import type { Transport } from "./transport.ts";
 
 /** A {@linkcode Transport} over a WebSocket. Sends after close are dropped silently. */
 export function webSocketTransport(socket: WebSocket): Transport {
   return {
-    send(frame: string): void {
-      if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+    send(frame: string | Uint8Array): void {
+      if (socket.readyState === WebSocket.OPEN) {
+        socket.send(frame as string | Uint8Array<ArrayBuffer>);
+      }
     },
     close(code: number, reason: string): void {
       if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
-        socket.close(code, reason);
+        socket.close(code, reason.slice(0, 123));
       }
     },
     get bufferedAmount(): number {
@@ -19,32 +22,28 @@ export function webSocketTransport(socket: WebSocket): Transport {
   };
 }
 
-/** Attaches an (upgraded, not yet open) socket to `hub`. */
-export function attachWebSocket(socket: WebSocket, hub: Hub): void {
+/**
+ * Upgrades an admitted request and attaches the socket to `hub`. Deno's own idle
+ * ping is off: the hub's application heartbeat is the one documented mechanism.
+ */
+export function upgradeToHub(req: Request, hub: Hub, admitted: Admitted): Response {
+  const { socket, response } = Deno.upgradeWebSocket(req, {
+    protocol: admitted.protocol,
+    idleTimeout: 0,
+  });
+  socket.binaryType = "arraybuffer";
   let conn: Connection | undefined;
   socket.onopen = () => {
-    conn = hub.open(webSocketTransport(socket));
+    conn = hub.open(webSocketTransport(socket), admitted);
   };
   socket.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
     if (conn) hub.receive(conn, event.data);
   };
-  socket.onclose = () => {
-    if (conn) hub.close(conn);
+  socket.onclose = (event: CloseEvent) => {
+    if (conn) hub.closed(conn, event.code);
   };
   socket.onerror = () => {
-    // A close event always follows; nothing to do here.
+    // A close event always follows.
   };
-}
-
-/** Upgrades `req` and attaches the socket to `hub`. The caller has checked it is an upgrade. */
-export function upgradeToHub(req: Request, hub: Hub): Response {
-  const { socket, response } = Deno.upgradeWebSocket(req);
-  socket.binaryType = "arraybuffer";
-  attachWebSocket(socket, hub);
   return response;
-}
-
-/** True when `req` asks for a WebSocket upgrade. */
-export function isWebSocketUpgrade(req: Request): boolean {
-  return req.headers.get("upgrade")?.toLowerCase() === "websocket";
 }

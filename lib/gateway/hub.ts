@@ -1,138 +1,350 @@
 /**
- * The gateway hub: the connections of one isolate, their subscriptions, and message
- * routing. Knows sockets only through {@linkcode Transport}; knows channels only
- * through the injected {@linkcode ChannelResolver}.
+ * The gateway hub: the connections of one isolate, their subscriptions and presence,
+ * the message pipeline (middleware → handlers), fan-out with backpressure, heartbeats
+ * and limits. Knows sockets only through {@linkcode Transport}, users only through
+ * {@linkcode Principal}, channels only through {@linkcode Namespaces}.
  */
+import type { Logger } from "../app/log.ts";
+import type { Principal, UpgradeAuthenticator } from "../auth/types.ts";
 import {
   type ClientMessage,
+  CloseCode,
+  type Codec,
+  type CodecName,
+  CODECS,
   decodeClientFrame,
-  encodeServerMessage,
-  ERROR_TEMPORARY,
   ErrorCode,
   type ProtocolError,
+  protocolError,
   type ServerMessage,
+  shouldReconnect,
 } from "../protocol/mod.ts";
+import { Connection, type ConnectionInit } from "./connection.ts";
+import { DEFAULT_LIMITS, type GatewayLimits } from "./limits.ts";
+import { createGatewayMetrics, type GatewayMetrics } from "./metrics.ts";
+import { allowed, type Namespaces, resolveChannel, type ResolvedChannel } from "./namespaces.ts";
+import { Presence } from "./presence.ts";
 import type { Transport } from "./transport.ts";
 
-/** What the resolver says about a channel a client wants to subscribe to. */
-export type ChannelResolution =
-  | { ok: true; snapshot?: () => unknown }
-  | { ok: false; message: string };
+export { Connection } from "./connection.ts";
 
-/** Decides which channels exist and what a new subscriber sees first. */
-export type ChannelResolver = (channel: string) => ChannelResolution;
-
-/** One accepted connection. */
-export interface Connection {
-  readonly id: string;
-  readonly transport: Transport;
-  readonly channels: Set<string>;
-  readonly openedAt: number;
+/** The context a message middleware sees. */
+export interface MessageContext {
+  readonly hub: Hub;
+  readonly conn: Connection;
+  readonly message: ClientMessage;
+  readonly now: number;
 }
+
+/**
+ * A message middleware: call `next()` to pass the message on, or answer / drop it.
+ * Registered with {@linkcode Hub.use}; runs after decoding and validation.
+ */
+export type Middleware = (
+  ctx: MessageContext,
+  next: () => void | Promise<void>,
+) => void | Promise<void>;
+
+/** Receives client publishes that passed every check; returns how many were reached. */
+export type PublishHandler = (
+  channel: ResolvedChannel & { channel: string },
+  data: unknown,
+  from: Principal,
+) => number | Promise<number>;
 
 /** Options for {@linkcode Hub}. */
 export interface HubOptions {
-  /** Identifies this isolate in `connected` frames and status. */
+  /** Identifies this isolate in `connected` frames, logs and status. */
   serverId: string;
-  channels: ChannelResolver;
+  namespaces: Namespaces;
+  /** Overrides of {@linkcode DEFAULT_LIMITS}. */
+  limits?: Partial<GatewayLimits>;
+  /** Verifies in-band `refresh` tokens. Without it, `refresh` is refused. */
+  auth?: Pick<UpgradeAuthenticator, "verifyAccessToken">;
+  /** Where accepted client publishes go; default: local fan-out with {@linkcode Hub.publish}. */
+  onPublish?: PublishHandler;
   /** Clock; default `Date.now`. */
   now?: () => number;
+  log?: Logger;
 }
 
 /** Counters exposed by {@linkcode Hub.stats}. */
 export interface HubStats {
   connections: number;
+  /** Connections without a signed-in user. */
+  anonymous: number;
+  users: number;
   channels: number;
   subscriptions: number;
   messagesIn: number;
   messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
   errorsSent: number;
+  /** Connections whose socket is behind, with latest-value messages held back. */
+  behind: number;
 }
 
-/** Connections and channel subscriptions of one isolate. */
+const EXPIRY_NOTICE_MS = 60_000;
+const EXPIRY_GRACE_MS = 5_000;
+const STRIKE_WINDOW_MS = 10_000;
+
+/** An encoded frame and its size in bytes, computed once. */
+export interface Encoded {
+  frame: string | Uint8Array;
+  size: number;
+}
+
+function encoded(frame: string | Uint8Array): Encoded {
+  return { frame, size: byteLength(frame) };
+}
+
+/** Frames encoded at most once per codec, on first use. */
+class FrameCache {
+  #frames: Partial<Record<CodecName, Encoded>> = {};
+  constructor(readonly message: object) {}
+  for(codec: Codec): Encoded {
+    return this.#frames[codec.name] ??= encoded(codec.encode(this.message));
+  }
+}
+
+function byteLength(frame: string | Uint8Array | ArrayBuffer): number {
+  if (typeof frame !== "string") return frame.byteLength;
+  // Exact UTF-8 length without allocating: ASCII fast path.
+  let bytes = frame.length;
+  for (let i = 0; i < frame.length; i++) {
+    const c = frame.charCodeAt(i);
+    if (c > 0x7f) bytes += c > 0x7ff ? (c >= 0xd800 && c <= 0xdbff ? 1 : 2) : 1;
+  }
+  return bytes;
+}
+
+/** Connections, subscriptions and presence of one isolate. */
 export class Hub {
+  readonly limits: Readonly<GatewayLimits>;
+  readonly metrics: GatewayMetrics;
+  readonly presence: Presence;
   #options: HubOptions;
   #now: () => number;
-  #connections = new Set<Connection>();
+  #connections = new Map<string, Connection>();
+  #byUser = new Map<string, Set<Connection>>();
+  #byIp = new Map<string, number>();
   #subscribers = new Map<string, Set<Connection>>();
+  #behind = new Set<Connection>();
+  #middlewares: Middleware[] = [];
   #nextId = 0;
-  #messagesIn = 0;
-  #messagesOut = 0;
   #errorsSent = 0;
+  #anonymous = 0;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #totals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
 
   constructor(options: HubOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.presence = new Presence(this.limits.maxPresenceMembers);
+    this.metrics = createGatewayMetrics({
+      connections: () => this.#connections.size,
+      subscriptions: () => this.stats().subscriptions,
+      channels: () => this.#subscribers.size,
+    });
+  }
+
+  /** Adds a message middleware (runs after validation, before the handler, in order added). */
+  use(middleware: Middleware): void {
+    this.#middlewares.push(middleware);
+  }
+
+  /** Starts the heartbeat (every second) and backpressure flush (every 100 ms) timers. */
+  start(): void {
+    if (this.#timers.length > 0) return;
+    this.#timers.push(setInterval(() => this.heartbeat(), 1_000));
+    this.#timers.push(setInterval(() => this.flush(), 100));
+  }
+
+  /** Stops the timers. */
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+  }
+
+  // ---- admission -------------------------------------------------------------------
+
+  /** Open connections of `userId` in this isolate. */
+  connectionsOfUser(userId: string): number {
+    return this.#byUser.get(userId)?.size ?? 0;
+  }
+
+  /** Open connections from `ip` in this isolate. */
+  connectionsFromIp(ip: string): number {
+    return this.#byIp.get(ip) ?? 0;
   }
 
   /** Registers a new connection and greets it with `connected`. */
-  open(transport: Transport): Connection {
-    const conn: Connection = {
-      id: `${this.#options.serverId}-${++this.#nextId}`,
+  open(transport: Transport, init: ConnectionInit): Connection {
+    const now = this.#now();
+    const conn = new Connection(
+      `${this.#options.serverId}-${++this.#nextId}`,
       transport,
-      channels: new Set(),
-      openedAt: this.#now(),
-    };
-    this.#connections.add(conn);
+      init.codec,
+      init.ip,
+      init.principal,
+      now,
+      {
+        perSecond: this.limits.messagesPerSecond,
+        burst: this.limits.messageBurst,
+        pingIntervalMs: this.limits.pingIntervalMs,
+      },
+    );
+    this.#connections.set(conn.id, conn);
+    this.#index(conn);
+    this.#byIp.set(init.ip, (this.#byIp.get(init.ip) ?? 0) + 1);
+    if (init.principal.anonymous) this.#anonymous++;
+    this.metrics.connectionsOpened.inc();
+    const p = init.principal;
     this.#send(conn, {
       v: 1,
       type: "connected",
-      data: { session: conn.id, server: this.#options.serverId },
+      data: {
+        session: conn.id,
+        server: this.#options.serverId,
+        user: { id: p.userId, name: p.name, anonymous: p.anonymous, expiresAt: p.expiresAt },
+        codec: init.codec.name,
+        heartbeat: { intervalMs: this.limits.pingIntervalMs, timeoutMs: this.limits.pongTimeoutMs },
+        limits: {
+          maxFrameBytes: this.limits.maxFrameBytes,
+          maxPublishBytes: this.limits.maxPublishBytes,
+          maxSubscriptions: this.limits.maxSubscriptions,
+          messagesPerSecond: this.limits.messagesPerSecond,
+          messageBurst: this.limits.messageBurst,
+        },
+      },
     });
+    this.#options.log?.debug("connection opened", { conn: conn.id, user: p.userId, ip: init.ip });
     return conn;
   }
 
-  /** Handles one frame from `conn`. Bad frames get an `error` frame; the connection stays open. */
-  receive(conn: Connection, frame: string | ArrayBuffer | Uint8Array): void {
-    if (!this.#connections.has(conn)) return;
-    this.#messagesIn++;
-    const decoded = decodeClientFrame(frame);
-    if (!decoded.ok) return this.#sendError(conn, decoded.error);
-    this.#dispatch(conn, decoded.message);
+  /** The socket closed (from either side): forget the connection. Idempotent. */
+  closed(conn: Connection, code = 1005): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.#connections.delete(conn.id);
+    this.#unindex(conn);
+    const ipCount = (this.#byIp.get(conn.ip) ?? 1) - 1;
+    if (ipCount <= 0) this.#byIp.delete(conn.ip);
+    else this.#byIp.set(conn.ip, ipCount);
+    if (conn.principal.anonymous) this.#anonymous--;
+    for (const channel of [...conn.channels]) this.#unsubscribe(conn, channel);
+    conn.pending.clear();
+    this.#behind.delete(conn);
+    this.metrics.disconnects.inc({ code: String(code) });
+    this.#options.log?.debug("connection closed", { conn: conn.id, code });
   }
 
-  /** Forgets `conn` and all its subscriptions. Idempotent. */
-  close(conn: Connection): void {
-    if (!this.#connections.delete(conn)) return;
-    for (const channel of conn.channels) this.#unsubscribe(conn, channel);
+  /**
+   * Closes `conn` from the server side: tells it why in a `disconnect` frame (when the
+   * socket can take it), closes the socket, forgets the connection.
+   */
+  disconnect(conn: Connection, code: number, reason: string): void {
+    if (conn.closed) return;
+    if (conn.transport.bufferedAmount <= this.limits.maxBufferedBytes) {
+      const notice = encoded(conn.codec.encode({
+        v: 1,
+        type: "disconnect",
+        data: { code, reason, reconnect: shouldReconnect(code) },
+      }));
+      this.#write(conn, notice);
+      this.#countOut("disconnect", 1, notice.size);
+    }
+    this.closed(conn, code);
+    conn.transport.close(code, reason);
   }
 
   /** Closes every connection with `code` (e.g. on shutdown). */
   closeAll(code: number, reason: string): void {
-    for (const conn of [...this.#connections]) {
-      this.close(conn);
-      conn.transport.close(code, reason);
+    for (const conn of [...this.#connections.values()]) this.disconnect(conn, code, reason);
+  }
+
+  // ---- inbound ---------------------------------------------------------------------
+
+  /** Handles one frame from `conn`: size, rate, decoding, middleware, handler. */
+  receive(conn: Connection, frame: string | ArrayBuffer | Uint8Array): void {
+    if (conn.closed) return;
+    const now = this.#now();
+    const size = byteLength(frame);
+    conn.bytesIn += size;
+    this.#totals.bytesIn += size;
+    this.metrics.bytes.inc({ direction: "in" }, size);
+    if (size > this.limits.maxFrameBytes) {
+      this.metrics.messages.inc({ type: "oversized", direction: "in" });
+      return this.disconnect(
+        conn,
+        CloseCode.MessageTooBig,
+        `frame of ${size} bytes exceeds the limit of ${this.limits.maxFrameBytes}`,
+      );
+    }
+    if (!conn.bucket.take(now)) return this.#rateLimited(conn, now);
+    conn.lastActivity = now;
+    conn.messagesIn++;
+    this.#totals.messagesIn++;
+    const decoded = decodeClientFrame(frame, conn.codec);
+    if (!decoded.ok) {
+      this.metrics.messages.inc({ type: "invalid", direction: "in" });
+      return this.#sendError(conn, decoded.error);
+    }
+    const message = decoded.message;
+    this.metrics.messages.inc({ type: message.type, direction: "in" });
+    const ctx: MessageContext = { hub: this, conn, message, now };
+    const chain = this.#middlewares;
+    const run = (i: number): void | Promise<void> =>
+      i < chain.length ? chain[i](ctx, () => run(i + 1)) : this.#dispatch(conn, message, now);
+    try {
+      const result = run(0);
+      if (result instanceof Promise) result.catch((err) => this.#internal(conn, message, err));
+    } catch (err) {
+      this.#internal(conn, message, err);
     }
   }
 
-  /**
-   * Sends `data` to every subscriber of `channel`; the frame is encoded once.
-   * Returns the number of connections it was sent to.
-   */
-  publish(channel: string, data: unknown): number {
-    const subscribers = this.#subscribers.get(channel);
-    if (!subscribers || subscribers.size === 0) return 0;
-    const frame = encodeServerMessage({ v: 1, type: "message", channel, ts: this.#now(), data });
-    for (const conn of subscribers) conn.transport.send(frame);
-    this.#messagesOut += subscribers.size;
-    return subscribers.size;
+  #internal(conn: Connection, message: ClientMessage, err: unknown): void {
+    this.#options.log?.error("message handler failed", { conn: conn.id, type: message.type, err });
+    this.#sendError(
+      conn,
+      protocolError(
+        ErrorCode.Internal,
+        `Cannot handle ${message.type}: internal error`,
+        message.id,
+      ),
+    );
   }
 
-  /** Current counters. */
-  stats(): HubStats {
-    let subscriptions = 0;
-    for (const set of this.#subscribers.values()) subscriptions += set.size;
-    return {
-      connections: this.#connections.size,
-      channels: this.#subscribers.size,
-      subscriptions,
-      messagesIn: this.#messagesIn,
-      messagesOut: this.#messagesOut,
-      errorsSent: this.#errorsSent,
-    };
+  #rateLimited(conn: Connection, now: number): void {
+    this.metrics.rateLimited.inc({ scope: "messages" });
+    if (now - conn.strikeWindowStart > STRIKE_WINDOW_MS) {
+      conn.strikeWindowStart = now;
+      conn.strikes = 0;
+    }
+    if (++conn.strikes >= this.limits.floodStrikes) {
+      return this.disconnect(
+        conn,
+        CloseCode.Flood,
+        "message flood: too many messages after rate_limited errors",
+      );
+    }
+    // One error per second at most: answering every dropped message would amplify a flood.
+    if (now - conn.lastRateErrorAt < 1_000) return;
+    conn.lastRateErrorAt = now;
+    const wait = conn.bucket.waitMs(now);
+    this.#sendError(
+      conn,
+      protocolError(
+        ErrorCode.RateLimited,
+        `Cannot accept message: more than ${this.limits.messagesPerSecond}/s (burst ${this.limits.messageBurst}); messages are being dropped, retry in ${wait} ms`,
+      ),
+    );
   }
 
-  #dispatch(conn: Connection, message: ClientMessage): void {
+  #dispatch(conn: Connection, message: ClientMessage, now: number): void | Promise<void> {
     switch (message.type) {
       case "subscribe":
         return this.#subscribe(conn, message.channel, message.id);
@@ -144,41 +356,324 @@ export class Hub {
           channel: message.channel,
           ...(message.id ? { id: message.id } : {}),
         });
+      case "publish":
+        return this.#clientPublish(conn, message.id, message.channel, message.data);
+      case "presence":
+        return this.#presenceQuery(conn, message.id, message.channel);
       case "ping":
         return this.#send(conn, { v: 1, type: "pong", ...(message.id ? { id: message.id } : {}) });
+      case "pong":
+        if (conn.pingSentAt !== null) {
+          conn.rttMs = now - conn.pingSentAt;
+          conn.pingSentAt = null;
+          this.metrics.pingRttSeconds.observe(conn.rttMs / 1000);
+        }
+        return;
+      case "refresh":
+        return this.#refresh(conn, message.id, message.token);
     }
   }
 
-  #subscribe(conn: Connection, channel: string, id: string | undefined): void {
-    const resolved = this.#options.channels(channel);
-    if (!resolved.ok) {
-      return this.#sendError(conn, {
-        code: ErrorCode.UnknownChannel,
-        message: resolved.message,
-        temporary: ERROR_TEMPORARY[ErrorCode.UnknownChannel],
-        ...(id ? { id } : {}),
-      });
+  #resolveFor(
+    conn: Connection,
+    channel: string,
+    action: "subscribe" | "publish",
+    id: string | undefined,
+  ): ResolvedChannel | null {
+    const resolved = resolveChannel(this.#options.namespaces, channel);
+    if ("error" in resolved) {
+      this.#sendError(conn, protocolError(ErrorCode.UnknownChannel, resolved.error, id));
+      return null;
     }
+    const access = resolved.policy[action];
+    if (!allowed(access, conn.principal, resolved.namespace, resolved.name)) {
+      const anonymous = conn.principal.anonymous && access !== "none";
+      this.#sendError(
+        conn,
+        protocolError(
+          anonymous ? ErrorCode.Unauthorized : ErrorCode.Forbidden,
+          anonymous
+            ? `Cannot ${action} ${channel}: sign in first (anonymous connections may read public channels only)`
+            : `Cannot ${action} ${channel}: not allowed for this user`,
+          id,
+        ),
+      );
+      return null;
+    }
+    return resolved;
+  }
+
+  #subscribe(conn: Connection, channel: string, id: string | undefined): void {
+    const resolved = this.#resolveFor(conn, channel, "subscribe", id);
+    if (!resolved) return;
+    if (!conn.channels.has(channel) && conn.channels.size >= this.limits.maxSubscriptions) {
+      return this.#sendError(
+        conn,
+        protocolError(
+          ErrorCode.TooManySubscriptions,
+          `Cannot subscribe to ${channel}: the limit is ${this.limits.maxSubscriptions} subscriptions per connection`,
+          id,
+        ),
+      );
+    }
+    const fresh = !conn.channels.has(channel);
     conn.channels.add(channel);
     let set = this.#subscribers.get(channel);
     if (!set) this.#subscribers.set(channel, set = new Set());
     set.add(conn);
-    const snapshot = resolved.snapshot?.();
+    const snapshot = resolved.policy.snapshot?.(resolved.name);
     this.#send(conn, {
       v: 1,
       type: "subscribed",
       channel,
       ...(id ? { id } : {}),
-      data: snapshot === undefined ? {} : { snapshot },
+      data: {
+        ...(snapshot === undefined ? {} : { snapshot }),
+        ...(resolved.policy.presence ? { presence: true } : {}),
+      },
     });
+    if (fresh && resolved.policy.presence) {
+      const p = conn.principal;
+      if (this.presence.join(channel, p.userId, p.name) === "joined") {
+        this.#fanout(channel, {
+          v: 1,
+          type: "join",
+          channel,
+          data: { userId: p.userId, name: p.name },
+        }, "ordered");
+      }
+    }
   }
 
   #unsubscribe(conn: Connection, channel: string): void {
-    conn.channels.delete(channel);
+    if (!conn.channels.delete(channel)) return;
+    conn.pending.delete(channel);
     const set = this.#subscribers.get(channel);
-    if (!set) return;
-    set.delete(conn);
-    if (set.size === 0) this.#subscribers.delete(channel);
+    set?.delete(conn);
+    if (set && set.size === 0) this.#subscribers.delete(channel);
+    const p = conn.principal;
+    if (this.presence.leave(channel, p.userId) === "left") {
+      this.#fanout(channel, {
+        v: 1,
+        type: "leave",
+        channel,
+        data: { userId: p.userId, name: p.name },
+      }, "ordered");
+    }
+  }
+
+  async #clientPublish(
+    conn: Connection,
+    id: string,
+    channel: string,
+    data: unknown,
+  ): Promise<void> {
+    const resolved = this.#resolveFor(conn, channel, "publish", id);
+    if (!resolved) return;
+    const size = byteLength(JSON.stringify(data));
+    if (size > this.limits.maxPublishBytes) {
+      return this.#sendError(
+        conn,
+        protocolError(
+          ErrorCode.PayloadTooLarge,
+          `Cannot publish to ${channel}: data is ${size} bytes, the limit is ${this.limits.maxPublishBytes}`,
+          id,
+        ),
+      );
+    }
+    const from = conn.principal;
+    const deliveredTo = this.#options.onPublish
+      ? await this.#options.onPublish({ ...resolved, channel }, data, from)
+      : this.publish(channel, data, { from: from.userId });
+    this.#send(conn, { v: 1, type: "ack", id, channel, data: { ts: this.#now(), deliveredTo } });
+  }
+
+  #presenceQuery(conn: Connection, id: string, channel: string): void {
+    const resolved = this.#resolveFor(conn, channel, "subscribe", id);
+    if (!resolved) return;
+    if (!resolved.policy.presence) {
+      return this.#sendError(
+        conn,
+        protocolError(
+          ErrorCode.UnknownChannel,
+          `Cannot list presence of ${channel}: the namespace does not track presence`,
+          id,
+        ),
+      );
+    }
+    this.#send(conn, { v: 1, type: "presence", id, channel, data: this.presence.list(channel) });
+  }
+
+  async #refresh(conn: Connection, id: string, token: string): Promise<void> {
+    const auth = this.#options.auth;
+    if (!auth) {
+      return this.#sendError(
+        conn,
+        protocolError(ErrorCode.BadToken, "Cannot refresh: this server does not accept tokens", id),
+      );
+    }
+    if (conn.principal.anonymous) {
+      return this.#sendError(
+        conn,
+        protocolError(
+          ErrorCode.BadToken,
+          "Cannot refresh: anonymous connections must reconnect with credentials",
+          id,
+        ),
+      );
+    }
+    const result = await auth.verifyAccessToken(token);
+    if (conn.closed) return;
+    if (!result.ok) {
+      return this.#sendError(
+        conn,
+        protocolError(ErrorCode.BadToken, `Cannot refresh: ${result.message}`, id),
+      );
+    }
+    if (result.principal.userId !== conn.principal.userId) {
+      return this.disconnect(conn, CloseCode.Unauthorized, "refresh token belongs to another user");
+    }
+    conn.principal = result.principal;
+    conn.expiryNoticeSent = false;
+    this.#send(conn, {
+      v: 1,
+      type: "refreshed",
+      id,
+      data: { expiresAt: result.principal.expiresAt },
+    });
+  }
+
+  // ---- outbound --------------------------------------------------------------------
+
+  /**
+   * Sends `data` to every local subscriber of `channel`, encoded once per codec.
+   * Returns the number of connections it was handed to (held-back latest values count).
+   */
+  publish(channel: string, data: unknown, options: { from?: string; ts?: number } = {}): number {
+    const subscribers = this.#subscribers.get(channel);
+    if (!subscribers || subscribers.size === 0) return 0;
+    const started = performance.now();
+    const resolved = resolveChannel(this.#options.namespaces, channel);
+    const mode = "error" in resolved ? "ordered" : resolved.policy.mode;
+    const message: ServerMessage = {
+      v: 1,
+      type: "message",
+      channel,
+      ts: options.ts ?? this.#now(),
+      data,
+      ...(options.from ? { from: options.from } : {}),
+    };
+    const n = this.#fanout(channel, message, mode);
+    this.metrics.broadcastSeconds.observe((performance.now() - started) / 1000);
+    return n;
+  }
+
+  /** Sends a message to every connection of `userId`; returns how many. */
+  sendToUser(userId: string, message: ServerMessage): number {
+    const conns = this.#byUser.get(userId);
+    if (!conns) return 0;
+    return this.#deliverAll(conns, message);
+  }
+
+  /** Sends a message to one connection by id; false when there is no such connection. */
+  sendToConnection(connectionId: string, message: ServerMessage): boolean {
+    const conn = this.#connections.get(connectionId);
+    if (!conn) return false;
+    this.#send(conn, message);
+    return true;
+  }
+
+  /** Sends a message to every connection for which `filter` is true; returns how many. */
+  broadcast(message: ServerMessage, filter: (conn: Connection) => boolean = () => true): number {
+    return this.#deliverAll([...this.#connections.values()].filter(filter), message);
+  }
+
+  #fanout(channel: string, message: ServerMessage, mode: "latest" | "ordered"): number {
+    const subscribers = this.#subscribers.get(channel);
+    if (!subscribers) return 0;
+    return this.#deliverAll(subscribers, message, mode === "latest" ? channel : undefined);
+  }
+
+  /**
+   * Delivers one message to many connections, encoded once per codec; metrics are
+   * counted once per call, not per connection. Returns how many it was handed to.
+   */
+  #deliverAll(
+    conns: Iterable<Connection>,
+    message: ServerMessage,
+    latestChannel?: string,
+  ): number {
+    const cache = new FrameCache(message);
+    let handed = 0;
+    let written = 0;
+    let bytes = 0;
+    // Copy: a slow-consumer disconnect removes from the set while we iterate.
+    for (const conn of [...conns]) {
+      const enc = cache.for(conn.codec);
+      const result = this.#deliver(conn, enc, latestChannel);
+      if (result === "dropped") continue;
+      handed++;
+      if (result === "written") {
+        written++;
+        bytes += enc.size;
+      }
+    }
+    this.#countOut(message.type, written, bytes);
+    return handed;
+  }
+
+  #countOut(type: string, messages: number, bytes: number): void {
+    if (messages === 0) return;
+    this.metrics.messages.inc({ type, direction: "out" }, messages);
+    this.metrics.bytes.inc({ direction: "out" }, bytes);
+  }
+
+  /**
+   * Writes a frame unless the socket is behind. Behind = more than `maxBufferedBytes`
+   * waiting. Then a latest-value frame replaces any held-back frame of its channel
+   * (conflation), and anything else disconnects the slow consumer with 4001.
+   */
+  #deliver(
+    conn: Connection,
+    enc: Encoded,
+    latestChannel?: string,
+  ): "written" | "held" | "dropped" {
+    if (conn.closed) return "dropped";
+    if (conn.transport.bufferedAmount > this.limits.maxBufferedBytes) {
+      if (latestChannel !== undefined) {
+        if (conn.pending.has(latestChannel)) this.metrics.conflations.inc();
+        conn.pending.set(latestChannel, enc);
+        this.#behind.add(conn);
+        return "held";
+      }
+      this.metrics.slowConsumerCloses.inc();
+      this.#options.log?.info("slow consumer disconnected", {
+        conn: conn.id,
+        buffered: conn.transport.bufferedAmount,
+      });
+      this.disconnect(
+        conn,
+        CloseCode.SlowConsumer,
+        `slow consumer: more than ${this.limits.maxBufferedBytes} bytes waiting`,
+      );
+      return "dropped";
+    }
+    if (latestChannel !== undefined && conn.pending.size > 0) conn.pending.delete(latestChannel);
+    this.#write(conn, enc);
+    return "written";
+  }
+
+  #write(conn: Connection, enc: Encoded): void {
+    conn.messagesOut++;
+    conn.bytesOut += enc.size;
+    this.#totals.messagesOut++;
+    this.#totals.bytesOut += enc.size;
+    conn.transport.send(enc.frame);
+  }
+
+  #send(conn: Connection, message: ServerMessage): void {
+    const enc = encoded(conn.codec.encode(message));
+    if (this.#deliver(conn, enc) === "written") this.#countOut(message.type, 1, enc.size);
   }
 
   #sendError(conn: Connection, error: ProtocolError): void {
@@ -187,8 +682,125 @@ export class Hub {
     this.#send(conn, { v: 1, type: "error", ...(id ? { id } : {}), data });
   }
 
-  #send(conn: Connection, message: ServerMessage): void {
-    this.#messagesOut++;
-    conn.transport.send(encodeServerMessage(message));
+  // ---- timers ----------------------------------------------------------------------
+
+  /** Sends held-back latest values to sockets that have drained below half the bound. */
+  flush(): void {
+    const lowWater = this.limits.maxBufferedBytes / 2;
+    for (const conn of [...this.#behind]) {
+      if (conn.closed) {
+        this.#behind.delete(conn);
+        continue;
+      }
+      if (conn.transport.bufferedAmount > lowWater) continue;
+      this.#behind.delete(conn);
+      const frames = [...conn.pending.values()];
+      conn.pending.clear();
+      let bytes = 0;
+      for (const enc of frames) {
+        this.#write(conn, enc);
+        bytes += enc.size;
+      }
+      this.#countOut("message", frames.length, bytes);
+    }
+  }
+
+  /**
+   * Pings connections that are due, closes those that missed the pong deadline (4002),
+   * those idle for too long (4501), and those whose credential expired (4003); warns
+   * connections whose credential expires soon with `expiring`.
+   */
+  heartbeat(now = this.#now()): void {
+    const ping = new FrameCache({ v: 1, type: "ping" });
+    let pings = 0;
+    let pingBytes = 0;
+    for (const conn of [...this.#connections.values()]) {
+      if (conn.pingSentAt !== null && now - conn.pingSentAt > this.limits.pongTimeoutMs) {
+        this.disconnect(
+          conn,
+          CloseCode.HeartbeatTimeout,
+          `no pong within ${this.limits.pongTimeoutMs} ms`,
+        );
+        continue;
+      }
+      const expiresAt = conn.principal.expiresAt;
+      if (expiresAt !== null) {
+        if (now > expiresAt + EXPIRY_GRACE_MS) {
+          this.disconnect(
+            conn,
+            CloseCode.TokenExpired,
+            "credential expired; reconnect with a new token",
+          );
+          continue;
+        }
+        if (!conn.expiryNoticeSent && expiresAt - now <= EXPIRY_NOTICE_MS) {
+          conn.expiryNoticeSent = true;
+          this.#send(conn, { v: 1, type: "expiring", data: { expiresAt } });
+        }
+      }
+      if (conn.channels.size === 0 && now - conn.lastActivity > this.limits.idleTimeoutMs) {
+        this.disconnect(
+          conn,
+          CloseCode.IdleTimeout,
+          `idle for ${this.limits.idleTimeoutMs} ms with no subscriptions`,
+        );
+        continue;
+      }
+      if (conn.pingSentAt === null && now >= conn.nextPingAt) {
+        conn.pingSentAt = now;
+        conn.nextPingAt = now + this.limits.pingIntervalMs;
+        const enc = ping.for(conn.codec);
+        if (this.#deliver(conn, enc) === "written") {
+          pings++;
+          pingBytes += enc.size;
+        }
+      }
+    }
+    this.#countOut("ping", pings, pingBytes);
+  }
+
+  // ---- introspection ---------------------------------------------------------------
+
+  /** Current counters. */
+  stats(): HubStats {
+    let subscriptions = 0;
+    for (const set of this.#subscribers.values()) subscriptions += set.size;
+    return {
+      connections: this.#connections.size,
+      anonymous: this.#anonymous,
+      users: this.#byUser.size,
+      channels: this.#subscribers.size,
+      subscriptions,
+      ...this.#totals,
+      errorsSent: this.#errorsSent,
+      behind: this.#behind.size,
+    };
+  }
+
+  /** Median and 99th percentile of the connections' last heartbeat RTT, ms (null when none). */
+  rttSummary(): { p50: number | null; p99: number | null; measured: number } {
+    const rtts = [...this.#connections.values()].map((c) => c.rttMs).filter((r): r is number =>
+      r !== null
+    )
+      .sort((a, b) => a - b);
+    const at = (q: number) =>
+      rtts.length ? rtts[Math.min(rtts.length - 1, Math.floor(q * rtts.length))] : null;
+    return { p50: at(0.5), p99: at(0.99), measured: rtts.length };
+  }
+
+  #index(conn: Connection): void {
+    const userId = conn.principal.userId;
+    let set = this.#byUser.get(userId);
+    if (!set) this.#byUser.set(userId, set = new Set());
+    set.add(conn);
+  }
+
+  #unindex(conn: Connection): void {
+    const set = this.#byUser.get(conn.principal.userId);
+    set?.delete(conn);
+    if (set && set.size === 0) this.#byUser.delete(conn.principal.userId);
   }
 }
+
+/** Codec lookup for adapters. */
+export { CODECS };

@@ -3,8 +3,8 @@
  * tests use a fake that records frames.
  */
 export interface Transport {
-  /** Queues one frame for sending. Must not throw once the transport is closed. */
-  send(frame: string): void;
+  /** Queues one frame (text for JSON, binary for MessagePack). Must not throw once closed. */
+  send(frame: string | Uint8Array): void;
   /** Closes the connection with a WebSocket close code and a short reason. */
   close(code: number, reason: string): void;
   /** Bytes queued but not yet written to the network. */

@@ -1,9 +1,97 @@
 /**
- * Decoding of client frames into validated messages, with a structured error for
- * every way a frame can be wrong. Never throws.
+ * Codecs (JSON text frames, MessagePack binary frames), their negotiation through
+ * `Sec-WebSocket-Protocol`, and decoding of client frames into validated messages with
+ * a structured error for every way a frame can be wrong. Decoding never throws.
  */
-import { CLIENT_TYPES, ClientMessage } from "./messages.ts";
+import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
 import { ERROR_TEMPORARY, ErrorCode } from "./codes.ts";
+import { CLIENT_TYPES, ClientMessage, PROTOCOL_VERSION } from "./messages.ts";
+
+/** The codecs the server speaks. */
+export type CodecName = "json" | "msgpack";
+
+/** Subprotocol names, offered by clients in `Sec-WebSocket-Protocol`. */
+export const SUBPROTOCOLS: Readonly<Record<CodecName, string>> = {
+  json: `realtime.v${PROTOCOL_VERSION}.json`,
+  msgpack: `realtime.v${PROTOCOL_VERSION}.msgpack`,
+};
+
+/** Encodes server messages and decodes client frames of one wire format. */
+export interface Codec {
+  readonly name: CodecName;
+  /** Encodes one message for the wire. */
+  encode(message: object): string | Uint8Array;
+  /** Decodes one frame into a raw value; throws on malformed input. */
+  decodeRaw(frame: string | Uint8Array): unknown;
+}
+
+/** JSON in text frames (the default). */
+export const jsonCodec: Codec = {
+  name: "json",
+  encode: (message) => JSON.stringify(message),
+  decodeRaw(frame) {
+    if (typeof frame !== "string") throw new FrameKindError("binary", "json");
+    return JSON.parse(frame);
+  },
+};
+
+/** MessagePack in binary frames. */
+export const msgpackCodec: Codec = {
+  name: "msgpack",
+  encode: (message) => msgpackEncode(message, { ignoreUndefined: true }),
+  decodeRaw(frame) {
+    if (typeof frame === "string") throw new FrameKindError("text", "msgpack");
+    return msgpackDecode(frame);
+  },
+};
+
+/** Codec by name. */
+export const CODECS: Readonly<Record<CodecName, Codec>> = {
+  json: jsonCodec,
+  msgpack: msgpackCodec,
+};
+
+class FrameKindError extends Error {
+  constructor(got: "text" | "binary", codec: CodecName) {
+    super(
+      `${got} frames are not accepted on a ${codec} connection, send ${
+        codec === "json" ? "JSON text" : "MessagePack binary"
+      } frames`,
+    );
+  }
+}
+
+/** The outcome of negotiating a codec from the offered subprotocols. */
+export type Negotiation =
+  | {
+    ok: true;
+    codec: Codec; /** The subprotocol to echo, if the client offered one. */
+    protocol?: string;
+  }
+  | { ok: false; message: string };
+
+/**
+ * Picks the codec from the client's `Sec-WebSocket-Protocol` offers, in the client's
+ * order. Entries starting with `bearer.` carry credentials and are skipped. No offer
+ * means JSON; offers of which none is ours are refused.
+ */
+export function negotiateCodec(header: string | null): Negotiation {
+  const offers = (header ?? "").split(",").map((s) => s.trim()).filter((s) =>
+    s !== "" && !s.startsWith("bearer.")
+  );
+  if (offers.length === 0) return { ok: true, codec: jsonCodec };
+  for (const offer of offers) {
+    for (const codec of Object.values(CODECS)) {
+      if (SUBPROTOCOLS[codec.name] === offer) return { ok: true, codec, protocol: offer };
+    }
+  }
+  return {
+    ok: false,
+    message: `Cannot negotiate a subprotocol: offered ${offers.join(", ")}; supported ${
+      Object.values(SUBPROTOCOLS).join(", ")
+    }`,
+  };
+}
 
 /** A structured protocol error, ready to be sent in an `error` frame. */
 export interface ProtocolError {
@@ -14,36 +102,38 @@ export interface ProtocolError {
   id?: string;
 }
 
+/** Builds a {@linkcode ProtocolError} with the code's `temporary` flag. */
+export function protocolError(code: ErrorCode, message: string, id?: string): ProtocolError {
+  const error: ProtocolError = { code, message, temporary: ERROR_TEMPORARY[code] };
+  if (id !== undefined) error.id = id;
+  return error;
+}
+
 /** The result of decoding one frame. */
 export type DecodeResult =
   | { ok: true; message: ClientMessage }
   | { ok: false; error: ProtocolError };
 
 function fail(code: ErrorCode, message: string, id?: string): DecodeResult {
-  const error: ProtocolError = { code, message, temporary: ERROR_TEMPORARY[code] };
-  if (id !== undefined) error.id = id;
-  return { ok: false, error };
+  return { ok: false, error: protocolError(code, message, id) };
 }
 
-/** Decodes and validates one text or binary frame from a client. */
-export function decodeClientFrame(frame: string | ArrayBuffer | Uint8Array): DecodeResult {
-  if (typeof frame !== "string") {
-    return fail(
-      ErrorCode.BadFrame,
-      "Cannot decode frame: binary frames are not accepted, send JSON text",
-    );
-  }
+/** Decodes and validates one frame from a client. */
+export function decodeClientFrame(
+  frame: string | ArrayBuffer | Uint8Array,
+  codec: Codec = jsonCodec,
+): DecodeResult {
   let raw: unknown;
   try {
-    raw = JSON.parse(frame);
+    raw = codec.decodeRaw(frame instanceof ArrayBuffer ? new Uint8Array(frame) : frame);
   } catch (err) {
-    return fail(
-      ErrorCode.BadFrame,
-      `Cannot decode frame: invalid JSON (${(err as Error).message})`,
-    );
+    const detail = err instanceof FrameKindError
+      ? err.message
+      : `invalid ${codec.name} (${(err as Error).message})`;
+    return fail(ErrorCode.BadFrame, `Cannot decode frame: ${detail}`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    return fail(ErrorCode.BadMessage, "Cannot decode frame: a message must be a JSON object");
+    return fail(ErrorCode.BadMessage, "Cannot decode frame: a message must be an object");
   }
   const record = raw as Record<string, unknown>;
   const id = typeof record.id === "string" && record.id.length <= 64 ? record.id : undefined;

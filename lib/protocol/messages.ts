@@ -1,12 +1,13 @@
 /**
  * Protocol v1 messages, shared by the server and the client SDK.
  *
- * Every frame is one JSON object: an envelope with a protocol version `v`, a `type`,
- * an optional `id` (echoed in the reply), an optional `channel` and `data`.
- * docs/PROTOCOL.md is the contract; this module is its executable form.
+ * Every frame is one object: an envelope with a protocol version `v`, a `type`, an
+ * optional `id` (echoed in the reply), an optional `channel` and `data`.
+ * docs/PROTOCOL.md is the contract; this module is its executable form. Only the zod
+ * schemas of client messages live here; the client SDK imports the types alone.
  */
 import { z } from "zod";
-import { ErrorCode } from "./codes.ts";
+import type { ErrorCode } from "./codes.ts";
 
 /** The protocol version this module speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -34,18 +35,54 @@ export const UnsubscribeMessage = z.strictObject({
   channel,
 });
 
-/** Client → server: application-level ping; answered with `pong`. */
+/** Client → server: publish `data` to a channel; answered with `ack` (or `error`). */
+export const PublishMessage = z.strictObject({
+  v: version,
+  type: z.literal("publish"),
+  id,
+  channel,
+  data: z.unknown().refine((d) => d !== undefined, "is required"),
+});
+
+/** Client → server: who is present on a channel; answered with `presence`. */
+export const PresenceMessage = z.strictObject({
+  v: version,
+  type: z.literal("presence"),
+  id,
+  channel,
+});
+
+/** Client → server: application ping; answered with `pong`. */
 export const PingMessage = z.strictObject({
   v: version,
   type: z.literal("ping"),
   id: id.optional(),
 });
 
+/** Client → server: the answer to a server `ping` (the heartbeat). */
+export const PongMessage = z.strictObject({
+  v: version,
+  type: z.literal("pong"),
+  id: id.optional(),
+});
+
+/** Client → server: a new access token for this connection; answered with `refreshed`. */
+export const RefreshMessage = z.strictObject({
+  v: version,
+  type: z.literal("refresh"),
+  id,
+  token: z.string().min(1).max(8192),
+});
+
 /** Every message a client may send. */
 export const ClientMessage = z.discriminatedUnion("type", [
   SubscribeMessage,
   UnsubscribeMessage,
+  PublishMessage,
+  PresenceMessage,
   PingMessage,
+  PongMessage,
+  RefreshMessage,
 ]);
 
 /** A validated client → server message. */
@@ -54,19 +91,67 @@ export type ClientMessage = z.infer<typeof ClientMessage>;
 /** The message types a client may send. */
 export const CLIENT_TYPES: readonly string[] = ClientMessage.options.map((o) => o.shape.type.value);
 
+/** A member of a channel's presence set. */
+export interface PresenceMember {
+  userId: string;
+  name: string;
+  /** How many of this user's connections are subscribed. */
+  connections: number;
+}
+
+/** The limits a connection runs under, announced in `connected`. */
+export interface AnnouncedLimits {
+  maxFrameBytes: number;
+  maxPublishBytes: number;
+  maxSubscriptions: number;
+  messagesPerSecond: number;
+  messageBurst: number;
+}
+
+/** `connected` payload. */
+export interface ConnectedData {
+  session: string;
+  server: string;
+  user: { id: string; name: string; anonymous: boolean; expiresAt: number | null };
+  codec: "json" | "msgpack";
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  limits: AnnouncedLimits;
+}
+
+/** The error payload. */
+export interface ErrorData {
+  code: ErrorCode;
+  message: string;
+  temporary: boolean;
+}
+
 /** Server → client messages. */
 export type ServerMessage =
-  | { v: 1; type: "connected"; data: { session: string; server: string } }
-  | { v: 1; type: "subscribed"; id?: string; channel: string; data: { snapshot?: unknown } }
-  | { v: 1; type: "unsubscribed"; id?: string; channel: string }
-  | { v: 1; type: "message"; channel: string; ts: number; data: unknown }
-  | { v: 1; type: "pong"; id?: string }
+  | { v: 1; type: "connected"; data: ConnectedData }
   | {
     v: 1;
-    type: "error";
+    type: "subscribed";
     id?: string;
-    data: { code: ErrorCode; message: string; temporary: boolean };
-  };
+    channel: string;
+    data: { snapshot?: unknown; presence?: boolean };
+  }
+  | { v: 1; type: "unsubscribed"; id?: string; channel: string }
+  | { v: 1; type: "message"; channel: string; ts: number; data: unknown; from?: string }
+  | { v: 1; type: "ack"; id: string; channel: string; data: { ts: number; deliveredTo: number } }
+  | {
+    v: 1;
+    type: "presence";
+    id: string;
+    channel: string;
+    data: { count: number; members: PresenceMember[]; truncated: boolean };
+  }
+  | { v: 1; type: "join" | "leave"; channel: string; data: { userId: string; name: string } }
+  | { v: 1; type: "ping"; id?: string }
+  | { v: 1; type: "pong"; id?: string }
+  | { v: 1; type: "refreshed"; id: string; data: { expiresAt: number | null } }
+  | { v: 1; type: "expiring"; data: { expiresAt: number } }
+  | { v: 1; type: "error"; id?: string; data: ErrorData }
+  | { v: 1; type: "disconnect"; data: { code: number; reason: string; reconnect: boolean } };
 
 /** The message types a server sends. */
 export type ServerMessageType = ServerMessage["type"];

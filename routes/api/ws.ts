@@ -1,16 +1,16 @@
 import type { Handlers } from "$fresh/server.ts";
 import type { AppState } from "../../lib/app/context.ts";
-import { isWebSocketUpgrade, upgradeToHub } from "../../lib/gateway/mod.ts";
+import { upgradeToHub } from "../../lib/gateway/mod.ts";
 
-/** `GET /api/ws`: upgrades to the gateway's WebSocket (see docs/PROTOCOL.md). */
+/**
+ * `GET /api/ws`: admits (rate limits, caps, subprotocol, Origin, credentials) and
+ * upgrades to the gateway's WebSocket. See docs/PROTOCOL.md.
+ */
 export const handler: Handlers<unknown, AppState> = {
-  GET(req, ctx) {
-    if (!isWebSocketUpgrade(req)) {
-      return new Response(
-        "Expected a WebSocket upgrade: connect to /api/ws with a WebSocket client (see docs/PROTOCOL.md)\n",
-        { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } },
-      );
-    }
-    return upgradeToHub(req, ctx.state.services.hub);
+  async GET(req, ctx) {
+    const { hub, admit } = ctx.state.services;
+    const admitted = await admit(req, ctx.remoteAddr.hostname);
+    if (!admitted.ok) return admitted.response;
+    return upgradeToHub(req, hub, admitted);
   },
 };

@@ -1,0 +1,40 @@
+import { equal, match } from "node:assert/strict";
+import { renderToString } from "preact-render-to-string";
+import type { Principal } from "../lib/auth/mod.ts";
+import { UserMenu } from "./UserMenu.tsx";
+
+const DEMO: Principal = {
+  userId: "01DEMO",
+  name: "demo",
+  anonymous: false,
+  via: "cookie",
+  expiresAt: 0,
+  roles: ["user"],
+};
+
+Deno.test("[auth] UserMenu: signed in → name and a POST form to /logout", () => {
+  const html = renderToString(<UserMenu user={DEMO} />);
+  match(html, /Signed in as <strong data-testid="user-name">demo<\/strong>/);
+  match(
+    html,
+    /<form method="post" action="\/logout"><button type="submit"[^>]*>Sign out<\/button>/,
+  );
+  equal(html.includes("Sign in<"), false);
+});
+
+Deno.test("[auth] UserMenu: signed out → a Sign in link that returns to the page", () => {
+  match(renderToString(<UserMenu user={null} />), /<a href="\/login">Sign in<\/a>/);
+  match(
+    renderToString(<UserMenu user={null} path="/markets?x=1" />),
+    /<a href="\/login\?next=%2Fmarkets%3Fx%3D1">Sign in<\/a>/,
+  );
+  match(renderToString(<UserMenu user={null} path="/login?next=%2Fx" />), /href="\/login"/);
+  const anonymous = { ...DEMO, anonymous: true, via: "anonymous" as const, name: "anonymous" };
+  match(renderToString(<UserMenu user={anonymous} />), /Sign in/);
+});
+
+Deno.test("[auth] UserMenu: the name is escaped", () => {
+  const html = renderToString(<UserMenu user={{ ...DEMO, name: "<script>x</script>" }} />);
+  equal(html.includes("<script>"), false);
+  match(html, /&lt;script>/);
+});

@@ -1,0 +1,210 @@
+/**
+ * Accounts in Deno KV: `["account", userId]` holds the record and
+ * `["account_by_username", name]` is the unique index (see lib/bus/keys.ts). Both are
+ * written by one atomic commit that requires the index key to be absent, so two
+ * concurrent sign-ups for one name cannot both succeed.
+ */
+import { accountByUsernameKey, accountKey } from "../bus/keys.ts";
+import { ulid } from "./_util.ts";
+import {
+  decoyHash,
+  DEFAULT_PBKDF2_ITERATIONS,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from "./password.ts";
+
+/** An account as the rest of the application sees it (no password hash). */
+export interface Account {
+  /** ULID: time-ordered, random. */
+  id: string;
+  /** Lowercase, 3–32 characters of `a-z 0-9 _ . -`. */
+  username: string;
+  roles: string[];
+  /** ms since the epoch. */
+  createdAt: number;
+}
+
+/** The KV record of an account. */
+export interface StoredAccount extends Account {
+  /** `pbkdf2-sha256$…` (see password.ts). */
+  passwordHash: string;
+}
+
+/** Why an account could not be created or changed. */
+export type AccountErrorCode = "invalid_username" | "weak_password" | "username_taken";
+
+/** Outcome of {@linkcode createAccount}. */
+export type AccountResult =
+  | { ok: true; account: Account }
+  | { ok: false; code: AccountErrorCode; message: string };
+
+/** Input of {@linkcode createAccount}. */
+export interface NewAccount {
+  username: string;
+  password: string;
+  /** Default `["user"]`. */
+  roles?: string[];
+}
+
+/** Work factor and clock of the account functions. */
+export interface AccountOptions {
+  /** PBKDF2 iterations for new hashes. Default 600 000. */
+  iterations?: number;
+  /** Clock, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Shortest accepted password. */
+export const MIN_PASSWORD_LENGTH = 8;
+/** Longest accepted password (bounds the hashing input). */
+export const MAX_PASSWORD_LENGTH = 1024;
+const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+
+/** The canonical (lowercase) form of a valid username, or `null`. */
+export function normalizeUsername(username: string): string | null {
+  const lower = username.toLowerCase();
+  return USERNAME.test(lower) ? lower : null;
+}
+
+/** Why `password` is not acceptable, or `null` when it is. */
+export function passwordProblem(password: string): string | null {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    return `Password must have at least ${MIN_PASSWORD_LENGTH} characters`;
+  }
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    return `Password must have at most ${MAX_PASSWORD_LENGTH} characters`;
+  }
+  return null;
+}
+
+function publicAccount(stored: StoredAccount): Account {
+  return {
+    id: stored.id,
+    username: stored.username,
+    roles: [...stored.roles],
+    createdAt: stored.createdAt,
+  };
+}
+
+/** Creates an account; fails with `username_taken` when the name exists (any case). */
+export async function createAccount(
+  kv: Deno.Kv,
+  input: NewAccount,
+  options: AccountOptions = {},
+): Promise<AccountResult> {
+  const username = normalizeUsername(input.username);
+  if (!username) {
+    return {
+      ok: false,
+      code: "invalid_username",
+      message: "Username must be 3 to 32 characters of a-z, 0-9, _, . or -",
+    };
+  }
+  const problem = passwordProblem(input.password);
+  if (problem) return { ok: false, code: "weak_password", message: problem };
+  const now = options.now ?? Date.now;
+  const passwordHash = await hashPassword(input.password, {
+    iterations: options.iterations ?? DEFAULT_PBKDF2_ITERATIONS,
+  });
+  const createdAt = now();
+  const record: StoredAccount = {
+    id: ulid(createdAt),
+    username,
+    roles: [...(input.roles ?? ["user"])],
+    createdAt,
+    passwordHash,
+  };
+  const commit = await kv.atomic()
+    .check({ key: accountByUsernameKey(username), versionstamp: null })
+    .check({ key: accountKey(record.id), versionstamp: null })
+    .set(accountKey(record.id), record)
+    .set(accountByUsernameKey(username), record.id)
+    .commit();
+  if (!commit.ok) {
+    return { ok: false, code: "username_taken", message: `Username ${username} is taken` };
+  }
+  return { ok: true, account: publicAccount(record) };
+}
+
+async function storedByUsername(
+  kv: Deno.Kv,
+  username: string,
+): Promise<Deno.KvEntryMaybe<StoredAccount> | null> {
+  const name = normalizeUsername(username);
+  if (!name) return null;
+  const index = await kv.get<string>(accountByUsernameKey(name));
+  if (index.value === null) return null;
+  const entry = await kv.get<StoredAccount>(accountKey(index.value));
+  return entry.value === null ? null : entry;
+}
+
+/** The account named `username` (case-insensitive), or `null`. */
+export async function findAccountByUsername(
+  kv: Deno.Kv,
+  username: string,
+): Promise<Account | null> {
+  const entry = await storedByUsername(kv, username);
+  return entry?.value ? publicAccount(entry.value) : null;
+}
+
+/** The account with id `userId`, or `null`. */
+export async function findAccountById(kv: Deno.Kv, userId: string): Promise<Account | null> {
+  const entry = await kv.get<StoredAccount>(accountKey(userId));
+  return entry.value ? publicAccount(entry.value) : null;
+}
+
+/** Replaces the password of `userId` (hashed with the configured work factor). */
+export async function setPassword(
+  kv: Deno.Kv,
+  userId: string,
+  password: string,
+  options: AccountOptions = {},
+): Promise<{ ok: true } | { ok: false; code: "weak_password" | "not_found"; message: string }> {
+  const problem = passwordProblem(password);
+  if (problem) return { ok: false, code: "weak_password", message: problem };
+  const passwordHash = await hashPassword(password, {
+    iterations: options.iterations ?? DEFAULT_PBKDF2_ITERATIONS,
+  });
+  for (;;) {
+    const entry = await kv.get<StoredAccount>(accountKey(userId));
+    if (!entry.value) return { ok: false, code: "not_found", message: "No such account" };
+    const commit = await kv.atomic()
+      .check(entry)
+      .set(accountKey(userId), { ...entry.value, passwordHash })
+      .commit();
+    if (commit.ok) return { ok: true };
+  }
+}
+
+const decoys = new Map<number, string>();
+
+/**
+ * The account when `username` and `password` match, else `null`. An unknown or invalid
+ * username costs one PBKDF2 verification too (against a decoy hash), so the answer time
+ * does not tell whether the user exists. A hash made with another work factor is
+ * replaced after a successful login.
+ */
+export async function verifyLogin(
+  kv: Deno.Kv,
+  username: string,
+  password: string,
+  options: AccountOptions = {},
+): Promise<Account | null> {
+  const iterations = options.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
+  const entry = await storedByUsername(kv, username);
+  if (!entry?.value) {
+    let decoy = decoys.get(iterations);
+    if (!decoy) decoys.set(iterations, decoy = decoyHash(iterations));
+    await verifyPassword(password, decoy);
+    return null;
+  }
+  const stored = entry.value;
+  if (!(await verifyPassword(password, stored.passwordHash))) return null;
+  if (needsRehash(stored.passwordHash, iterations)) {
+    const passwordHash = await hashPassword(password, { iterations });
+    // Best effort: a concurrent change (e.g. a new password) wins over the re-hash.
+    await kv.atomic().check(entry).set(entry.key, { ...stored, passwordHash }).commit();
+  }
+  return publicAccount(stored);
+}

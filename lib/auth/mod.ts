@@ -1,0 +1,59 @@
+/**
+ * Authentication: accounts (PBKDF2 passwords in KV), cookie sessions, short-lived JWT
+ * access tokens, the Origin policy and a failed-login limiter, behind
+ * {@linkcode createAuth}. The gateway only needs {@linkcode UpgradeAuthenticator} and
+ * sees {@linkcode Principal}s, never credentials. See docs/AUTH.md.
+ *
+ * @module
+ */
+export type { AuthFailure, AuthResult, Principal, UpgradeAuthenticator } from "./types.ts";
+export {
+  type AttemptInfo,
+  type Auth,
+  type AuthOptions,
+  createAuth,
+  type CredentialsResult,
+  type LoginFailure,
+  type LoginLimits,
+  type LoginResult,
+} from "./auth.ts";
+export {
+  type Account,
+  type AccountErrorCode,
+  type AccountResult,
+  createAccount,
+  findAccountById,
+  findAccountByUsername,
+  MIN_PASSWORD_LENGTH,
+  type NewAccount,
+  normalizeUsername,
+  verifyLogin,
+} from "./accounts.ts";
+export { BEARER_PROTOCOL_PREFIX, offeredProtocols } from "./bearer.ts";
+export { SESSION_COOKIE } from "./cookie.ts";
+export { DEMO_USERNAME, type DemoAccount, demoLoginLine, ensureDemoAccount } from "./demo.ts";
+export { createLimiter, type Limiter, type LimiterOptions, type LimitVerdict } from "./limiter.ts";
+export { createOriginPolicy, normalizeOrigin, type OriginPolicy } from "./origin.ts";
+export {
+  DEFAULT_PBKDF2_ITERATIONS,
+  hashPassword,
+  MIN_PBKDF2_ITERATIONS,
+  verifyPassword,
+} from "./password.ts";
+export {
+  type CredentialsBody,
+  type LoginForm,
+  MAX_BODY_BYTES,
+  readCredentialsJson,
+  readLoginForm,
+  safeNextPath,
+} from "./request.ts";
+export { MIN_SECRET_BYTES, type SecretSource } from "./secret.ts";
+export { DEFAULT_SESSION_TTL_SEC } from "./sessions.ts";
+export {
+  CLOCK_TOLERANCE_SEC,
+  DEFAULT_TOKEN_TTL_SEC,
+  type IssuedToken,
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+} from "./tokens.ts";

@@ -1,0 +1,113 @@
+/**
+ * Reading what the auth routes receive: the login form, the token endpoint's JSON body
+ * and the `next` path. Bodies are read with a size limit; nothing here keeps or logs
+ * the password.
+ */
+
+/** Largest accepted form or JSON body, in bytes. */
+export const MAX_BODY_BYTES = 8 * 1024;
+
+/** The body as text, or `null` when it exceeds `maxBytes`. */
+export async function readTextLimited(
+  req: Request,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<string | null> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) {
+    await req.body?.cancel();
+    return null;
+  }
+  if (!req.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > maxBytes) return null; // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * `next` if it is a path on this site (`/markets?x=1`), else `/`. Absolute URLs,
+ * protocol-relative `//host`, backslashes and control characters are refused, so a
+ * login link cannot redirect to another site.
+ */
+export function safeNextPath(next: string | null | undefined): string {
+  if (!next || next.length > 2048 || !next.startsWith("/")) return "/";
+  if (next.startsWith("//") || next.includes("\\") || hasControlCharacter(next)) return "/";
+  const base = "http://same.invalid";
+  const url = new URL(next, base);
+  if (url.origin !== base) return "/";
+  return url.pathname + url.search + url.hash;
+}
+
+/** The fields of the login form. */
+export interface LoginForm {
+  username: string;
+  password: string;
+  next: string;
+}
+
+/** Reads the URL-encoded login form; `null` when it is too large or not a form. */
+export async function readLoginForm(req: Request): Promise<LoginForm | null> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+    await req.body?.cancel();
+    return null;
+  }
+  const text = await readTextLimited(req);
+  if (text === null) return null;
+  const form = new URLSearchParams(text);
+  return {
+    username: (form.get("username") ?? "").trim(),
+    password: form.get("password") ?? "",
+    next: safeNextPath(form.get("next")),
+  };
+}
+
+/** What a token request's body holds. */
+export type CredentialsBody =
+  | { kind: "none" }
+  | { kind: "credentials"; username: string; password: string }
+  | { kind: "invalid"; message: string };
+
+/**
+ * Reads `{ "username": "…", "password": "…" }` from a JSON body. An empty body is
+ * `none` (the caller then uses the session cookie).
+ */
+export async function readCredentialsJson(req: Request): Promise<CredentialsBody> {
+  const text = await readTextLimited(req);
+  if (text === null) {
+    return { kind: "invalid", message: `The body exceeds ${MAX_BODY_BYTES} bytes` };
+  }
+  if (text.trim() === "") return { kind: "none" };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: "invalid", message: "The body is not JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { kind: "invalid", message: 'Expected a JSON object { "username", "password" }' };
+  }
+  const { username, password } = value as Record<string, unknown>;
+  if (typeof username !== "string" || typeof password !== "string") {
+    return { kind: "invalid", message: "Expected username and password as strings" };
+  }
+  return { kind: "credentials", username: username.trim(), password };
+}

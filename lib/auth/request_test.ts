@@ -1,0 +1,80 @@
+import { deepEqual, equal } from "node:assert/strict";
+import {
+  MAX_BODY_BYTES,
+  readCredentialsJson,
+  readLoginForm,
+  readTextLimited,
+  safeNextPath,
+} from "./request.ts";
+
+function post(body: BodyInit | null, type?: string): Request {
+  return new Request("http://localhost/x", {
+    method: "POST",
+    body,
+    headers: type ? { "content-type": type } : {},
+  });
+}
+
+Deno.test("[auth] request: next path stays on this site", () => {
+  equal(safeNextPath("/markets?x=1#top"), "/markets?x=1#top");
+  equal(safeNextPath("/a/../b"), "/b");
+  for (
+    const bad of [
+      null,
+      undefined,
+      "",
+      "markets",
+      "https://evil.example/",
+      "//evil.example/x",
+      "/\\evil.example",
+      "/\tevil",
+      "javascript:alert(1)",
+      "/" + "a".repeat(3000),
+    ]
+  ) {
+    equal(safeNextPath(bad), "/", String(bad));
+  }
+});
+
+Deno.test("[auth] request: login form", async () => {
+  const body = new URLSearchParams({ username: " demo ", password: " p w ", next: "/x" });
+  deepEqual(await readLoginForm(post(body)), { username: "demo", password: " p w ", next: "/x" });
+  deepEqual(
+    await readLoginForm(post("username=a", "application/x-www-form-urlencoded")),
+    { username: "a", password: "", next: "/" },
+  );
+  equal(await readLoginForm(post('{"username":"a"}', "application/json")), null);
+  equal(
+    await readLoginForm(
+      post("x=" + "a".repeat(MAX_BODY_BYTES), "application/x-www-form-urlencoded"),
+    ),
+    null,
+  );
+});
+
+Deno.test("[auth] request: credentials JSON", async () => {
+  deepEqual(await readCredentialsJson(post(null)), { kind: "none" });
+  deepEqual(await readCredentialsJson(post("  ")), { kind: "none" });
+  deepEqual(await readCredentialsJson(post('{"username":" demo","password":"pw"}')), {
+    kind: "credentials",
+    username: "demo",
+    password: "pw",
+  });
+  for (const bad of ["{", "[]", "null", '{"username":"a"}', '{"username":1,"password":"x"}']) {
+    equal((await readCredentialsJson(post(bad))).kind, "invalid", bad);
+  }
+});
+
+Deno.test("[auth] request: bodies are read with a limit, even when streamed", async () => {
+  const big = new Uint8Array(MAX_BODY_BYTES + 1).fill(97);
+  equal(await readTextLimited(post(big)), null);
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < 10; i++) controller.enqueue(new Uint8Array(1024).fill(98));
+      controller.close();
+    },
+  });
+  equal(await readTextLimited(post(stream)), null);
+  equal(await readTextLimited(post("hello")), "hello");
+  equal(await readTextLimited(new Request("http://localhost/")), "");
+});
