@@ -7,7 +7,7 @@
  *   deno run -A bench/fanout.ts 2000 20 400   # subscribers, messages/s, messages
  */
 import process from "node:process";
-import { createAdmission, Hub, upgradeToHub } from "../lib/gateway/mod.ts";
+import { acceptUpgrade, createAdmission, Hub } from "../lib/gateway/mod.ts";
 import type { Principal } from "../lib/auth/types.ts";
 
 const subscribers = Number(Deno.args[0] ?? 1000);
@@ -48,10 +48,7 @@ const admit = createAdmission({
 const ac = new AbortController();
 const server = Deno.serve(
   { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-  async (req, info) => {
-    const admitted = await admit(req, info.remoteAddr.hostname);
-    return admitted.ok ? upgradeToHub(req, hub, admitted) : admitted.response;
-  },
+  (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, hub, admit),
 );
 const url = `ws://127.0.0.1:${server.addr.port}/`;
 

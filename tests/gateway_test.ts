@@ -5,7 +5,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { decode, encode } from "@msgpack/msgpack";
 import type { AuthResult, Principal } from "../lib/auth/types.ts";
-import { createAdmission, type GatewayLimits, Hub, upgradeToHub } from "../lib/gateway/mod.ts";
+import { acceptUpgrade, createAdmission, type GatewayLimits, Hub } from "../lib/gateway/mod.ts";
 import { TEST_NAMESPACES } from "../lib/gateway/_test_util.ts";
 import { denoWebSocket, openSocket } from "./_ws.ts";
 
@@ -56,10 +56,7 @@ async function withGateway(
   const ac = new AbortController();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-    async (req, info) => {
-      const admitted = await admit(req, info.remoteAddr.hostname);
-      return admitted.ok ? upgradeToHub(req, hub, admitted) : admitted.response;
-    },
+    (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, hub, admit),
   );
   try {
     await fn({ hub, url: `ws://127.0.0.1:${server.addr.port}/`, port: server.addr.port });

@@ -5,7 +5,7 @@
 import { equal, notEqual, ok } from "node:assert/strict";
 import { loadConfig } from "../lib/app/config.ts";
 import { createServices } from "../lib/app/services.ts";
-import { upgradeToHub } from "../lib/gateway/mod.ts";
+import { acceptUpgrade } from "../lib/gateway/mod.ts";
 import { openSocket } from "./_ws.ts";
 
 Deno.test("[slice] a real socket receives live price updates that change over time", async () => {
@@ -25,10 +25,7 @@ Deno.test("[slice] a real socket receives live price updates that change over ti
   const ac = new AbortController();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-    async (req, info) => {
-      const admitted = await services.admit(req, info.remoteAddr.hostname);
-      return admitted.ok ? upgradeToHub(req, services.hub, admitted) : admitted.response;
-    },
+    (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, services.hub, services.admit),
   );
   const ws = await openSocket(`ws://127.0.0.1:${server.addr.port}/`);
   try {

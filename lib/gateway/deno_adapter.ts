@@ -1,5 +1,5 @@
 /** The one place that touches `Deno.upgradeWebSocket`: wires a native socket to the hub. */
-import type { Admitted } from "./admission.ts";
+import type { Admission, Admitted } from "./admission.ts";
 import type { Connection, Hub } from "./hub.ts";
 import type { Transport } from "./transport.ts";
 
@@ -46,4 +46,18 @@ export function upgradeToHub(req: Request, hub: Hub, admitted: Admitted): Respon
     // A close event always follows.
   };
   return response;
+}
+
+/**
+ * Admits and upgrades one request: the refusal response, or the 101 with the socket
+ * attached to `hub`. Used by the `/api/ws` route and by standalone gateway servers.
+ */
+export async function acceptUpgrade(
+  req: Request,
+  ip: string,
+  hub: Hub,
+  admit: Admission,
+): Promise<Response> {
+  const admitted = await admit(req, ip);
+  return admitted.ok ? upgradeToHub(req, hub, admitted) : admitted.response;
 }
