@@ -1,0 +1,75 @@
+/**
+ * The bus: cross-isolate fan-out with an ordered, bounded history per channel. An engine
+ * gives every published message a per-channel offset within an epoch, keeps the last
+ * messages of each channel, and hands every message to every isolate in order.
+ */
+
+/** A channel's position: its epoch and an offset within it. */
+export interface Position {
+  /** Changes only when the channel's history was lost. */
+  epoch: string;
+  /** The offset of the last message (0 before the first). */
+  offset: number;
+}
+
+/** A published message as the bus carries it. */
+export interface BusMessage {
+  channel: string;
+  epoch: string;
+  offset: number;
+  /** ms since the epoch, when the message was committed. */
+  ts: number;
+  data: unknown;
+  /** The user id of the publishing client, if a client published it. */
+  from?: string;
+}
+
+/**
+ * The answer to a recovery request: everything after `since`, or nothing (never a
+ * partial replay) when the history does not reach back that far or the epoch changed.
+ */
+export type Recovery =
+  | { recovered: true; position: Position; messages: BusMessage[] }
+  | { recovered: false; position: Position };
+
+/** History bounds of one channel (from its namespace policy). */
+export interface HistoryPolicy {
+  /** Messages kept; 0 = no history (positions are still tracked). */
+  size: number;
+  /** How long a message is kept, ms. */
+  ttlMs: number;
+}
+
+/** Counters of an engine. */
+export interface BusStats {
+  published: number;
+  delivered: number;
+  commits: number;
+  /** Messages per commit: the last commit's and the largest so far. */
+  lastBatch: number;
+  maxBatch: number;
+  conflicts: number;
+  recoveries: { recovered: number; notRecovered: number };
+  /** Log entries that had expired before this isolate read them (ordered delivery broke). */
+  gaps: number;
+}
+
+/** A bus engine (KV today; Redis later). */
+export interface BusEngine {
+  /** Publishes; resolves with the committed message (offset assigned). */
+  publish(channel: string, data: unknown, options?: { from?: string }): Promise<BusMessage>;
+  /** Receives every message of every channel once, in order per channel, in this isolate. */
+  onMessage(listener: (message: BusMessage) => void): void;
+  /**
+   * Called when this isolate missed log entries (it fell behind more than the log's time
+   * to live): ordered delivery for the channels of `shard` cannot be guaranteed.
+   */
+  onGap(listener: (shard: number, shardOf: (channel: string) => number) => void): void;
+  /** Everything after `since`, all or nothing. */
+  recover(channel: string, since: Position): Promise<Recovery>;
+  /** The channel's current position. */
+  position(channel: string): Promise<Position>;
+  stats(): BusStats;
+  /** Stops watching; pending publishes are committed first. */
+  close(): Promise<void>;
+}
