@@ -14,6 +14,8 @@ export interface AppProcess {
   output(): string;
   /** Sends SIGTERM and waits for the process to exit. */
   stop(): Promise<void>;
+  /** Sends SIGKILL (no clean-up at all) and waits for the process to exit. */
+  kill(): Promise<void>;
 }
 
 /** Options for {@linkcode startApp}. */
@@ -81,21 +83,23 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppProces
     });
   });
   let stopped: Promise<void> | undefined;
+  const end = (signal: Deno.Signal) => {
+    stopped ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // already exited
+      }
+      await exited;
+      await pumps;
+    })();
+    return stopped;
+  };
   return {
     origin: `http://127.0.0.1:${port}`,
     port,
     output: () => text,
-    stop() {
-      stopped ??= (async () => {
-        try {
-          child.kill("SIGTERM");
-        } catch {
-          // already exited
-        }
-        await exited;
-        await pumps;
-      })();
-      return stopped;
-    },
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
   };
 }

@@ -25,6 +25,11 @@ export interface TestSocket {
     filter?: (frame: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** Like `next`, but takes only the matching frame and leaves the others queued. */
+  take(
+    filter: (frame: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   send(message: unknown): void;
   close(): Promise<void>;
 }
@@ -53,6 +58,25 @@ export async function openSocket(
       for (;;) {
         const i = queue.findIndex(filter);
         if (i >= 0) return queue.splice(0, i + 1).at(-1)!;
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new Error(`Timed out waiting for a frame; have ${JSON.stringify(queue)}`);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    },
+    async take(filter, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = queue.findIndex(filter);
+        if (i >= 0) return queue.splice(i, 1)[0];
         const left = deadline - Date.now();
         if (left <= 0) {
           throw new Error(`Timed out waiting for a frame; have ${JSON.stringify(queue)}`);

@@ -1,7 +1,7 @@
 /** The whole application over HTTP and WebSocket, run as `deno serve main.ts`. */
-import { equal, match, ok } from "node:assert/strict";
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { type AppProcess, startApp } from "./_server.ts";
-import { openSocket } from "./_ws.ts";
+import { openSocket, type TestSocket } from "./_ws.ts";
 
 let app: AppProcess | undefined;
 async function server(): Promise<AppProcess> {
@@ -98,21 +98,40 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const par = await startApp({
       parallel: 2,
-      env: { KV_PATH: `${dir}/kv.sqlite`, LOG_LEVEL: "info", MARKET_TICK_MS: "50" },
+      env: {
+        KV_PATH: `${dir}/kv.sqlite`,
+        LOG_LEVEL: "info",
+        MARKET_TICK_MS: "50",
+        DEMO_PASSWORD: "demo-password-for-tests",
+      },
     });
     try {
+      const tokenRes = await fetch(`${par.origin}/api/token`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "demo", password: "demo-password-for-tests" }),
+      });
+      const { token } = await tokenRes.json();
+      // One signed-in socket per isolate. The kernel spreads connections over the isolates
+      // (SO_REUSEPORT); an isolate still starting under load gets none yet, so keep trying.
       const servers = new Set<string>();
-      // The kernel spreads connections over the isolates (SO_REUSEPORT); an isolate that is
-      // still starting under load gets none yet, so keep trying for a while.
+      const perIsolate = new Map<string, TestSocket>();
       for (let i = 0; i < 40 && servers.size < 2; i++) {
         if (i >= 8) await new Promise((r) => setTimeout(r, 100));
-        const ws = await openSocket(`${par.origin.replace("http", "ws")}/api/ws`);
-        const hello = await ws.next();
-        servers.add((hello.data as { server: string }).server);
+        const ws = await openSocket(`${par.origin.replace("http", "ws")}/api/ws`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const server = ((await ws.next()).data as { server: string }).server;
+        servers.add(server);
+        if (perIsolate.has(server)) {
+          await ws.close();
+          continue;
+        }
+        perIsolate.set(server, ws);
         ws.send({ type: "subscribe", channel: "prices:BTC-USD" });
-        const msg = await ws.next((f) => f.type === "message");
-        equal(msg.channel, "prices:BTC-USD");
-        await ws.close();
+        equal((await ws.take((f) => f.type === "message")).channel, "prices:BTC-USD");
+        ws.send({ type: "subscribe", channel: "presence:cross" });
+        await ws.take((f) => f.type === "subscribed" && f.channel === "presence:cross");
       }
       equal(servers.size, 2, `connections landed on both isolates:\n${par.output()}`);
       const res = await fetch(`${par.origin}/`);
@@ -120,6 +139,19 @@ Deno.test({
       match(await res.text(), /data-symbol="BTC-USD"/);
       const acquired = par.output().match(/market lease acquired/g) ?? [];
       equal(acquired.length, 1, `one producer:\n${par.output()}`);
+      // A message published on one isolate reaches the subscriber on the other, in order.
+      const [a, b] = [...perIsolate.values()];
+      for (let i = 1; i <= 20; i++) {
+        a.send({ type: "publish", id: `x${i}`, channel: "presence:cross", data: i });
+      }
+      const got = [];
+      for (let i = 1; i <= 20; i++) {
+        got.push(
+          (await b.take((f) => f.type === "message" && f.channel === "presence:cross")).data,
+        );
+      }
+      deepStrictEqual(got, Array.from({ length: 20 }, (_, i) => i + 1));
+      for (const ws of perIsolate.values()) await ws.close();
     } finally {
       await par.stop();
       await Deno.remove(dir, { recursive: true });

@@ -21,8 +21,17 @@ export interface AppConfig {
   port: number;
   /** `HOSTNAME`: interface to listen on. Default `0.0.0.0`. */
   hostname: string;
-  /** `KV_PATH`: Deno KV file, or `:memory:`. Default `./data/realtime.kv`. */
+  /**
+   * `KV_PATH`: Deno KV file, or `:memory:`; empty = Deno's default database (the managed
+   * KV on Deno Deploy). Default `./data/realtime.kv`, or empty on Deno Deploy.
+   */
   kvPath: string;
+  /**
+   * `KV_URL`: a remote Deno KV (KV Connect, e.g. `https://api.deno.com/databases/<id>/connect`;
+   * the token comes from `DENO_KV_ACCESS_TOKEN`). Overrides `KV_PATH`. On Deno Deploy leave
+   * both unset: `Deno.openKv()` opens the project's managed KV.
+   */
+  kvUrl: string | undefined;
   /** `MARKET_TICK_MS`: simulated market tick interval. Default 250. */
   marketTickMs: number;
   /** `MARKET_SEED`: PRNG seed of the simulated market. Default: random per start. */
@@ -142,6 +151,21 @@ function loadAuthConfig(
   };
 }
 
+function kvUrl(env: EnvReader): string | undefined {
+  const raw = env.get("KV_URL");
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`Cannot read KV_URL: expected an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new Error(`Cannot read KV_URL: expected an http(s) URL, got "${raw}"`);
+  }
+  return raw;
+}
+
 /** Builds the configuration from `env`; throws a clear error on a malformed value. */
 export function loadConfig(env: EnvReader): AppConfig {
   const logLevel = (env.get("LOG_LEVEL") ?? "info").toLowerCase();
@@ -153,7 +177,9 @@ export function loadConfig(env: EnvReader): AppConfig {
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
     hostname: env.get("HOSTNAME") || "0.0.0.0",
-    kvPath: env.get("KV_PATH") || "./data/realtime.kv",
+    // On Deno Deploy (DENO_DEPLOYMENT_ID is set) the default is the project's managed KV.
+    kvPath: env.get("KV_PATH") ?? (env.get("DENO_DEPLOYMENT_ID") ? "" : "./data/realtime.kv"),
+    kvUrl: kvUrl(env),
     marketTickMs: integer(env, "MARKET_TICK_MS", 250, 10, 60_000),
     marketSeed: integer(env, "MARKET_SEED", Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1),
     logLevel: logLevel as LogLevel,

@@ -89,3 +89,18 @@ Deno.test("[config] auth: malformed values are refused, secrets are not echoed",
   throws(() => loadConfig(env({ TOKEN_TTL_SEC: "0" })), /Cannot read TOKEN_TTL_SEC/);
   throws(() => loadConfig(env({ SESSION_TTL_SEC: "week" })), /Cannot read SESSION_TTL_SEC/);
 });
+
+Deno.test("[config] KV_URL must be an http(s) URL", () => {
+  equal(loadConfig(env({})).kvUrl, undefined);
+  equal(
+    loadConfig(env({ KV_URL: "https://api.deno.com/databases/x/connect" })).kvUrl,
+    "https://api.deno.com/databases/x/connect",
+  );
+  throws(() => loadConfig(env({ KV_URL: "not a url" })), /Cannot read KV_URL/);
+  throws(() => loadConfig(env({ KV_URL: "file:///tmp/kv" })), /Cannot read KV_URL/);
+});
+
+Deno.test("[config] on Deno Deploy the default KV is the managed one", () => {
+  equal(loadConfig(env({ DENO_DEPLOYMENT_ID: "abc" })).kvPath, "");
+  equal(loadConfig(env({ DENO_DEPLOYMENT_ID: "abc", KV_PATH: "x.kv" })).kvPath, "x.kv");
+});

@@ -3,13 +3,16 @@
  * dependency passed in: KV, the gateway hub, the market producer and the board watcher.
  */
 import { type Auth, createAuth, demoLoginLine, ensureDemoAccount } from "../auth/mod.ts";
+import type { BusEngine } from "../bus/engine.ts";
 import { openKv } from "../bus/kv.ts";
+import { createKvBus } from "../bus/kv_bus.ts";
+import { resolveChannel } from "../gateway/namespaces.ts";
+import { CloseCode } from "../protocol/codes.ts";
 import { type Admission, createAdmission } from "../gateway/admission.ts";
 import { Hub } from "../gateway/hub.ts";
 import { logMessages } from "../gateway/middleware.ts";
 import { appNamespaces } from "./channels.ts";
 import {
-  changedQuotes,
   createSimulatedMarket,
   type PriceBoard,
   priceChannel,
@@ -27,6 +30,8 @@ export interface AppServices {
   readonly hub: Hub;
   /** Admission of WebSocket upgrades (rates, caps, subprotocol, Origin, credentials). */
   readonly admit: Admission;
+  /** Cross-isolate fan-out with channel history (lib/bus). */
+  readonly bus: BusEngine;
   readonly log: Logger;
   /** Accounts, sessions, access tokens and the Origin policy (lib/auth). */
   readonly auth: Auth;
@@ -57,7 +62,7 @@ export async function createServices(
   const now = deps.now ?? Date.now;
   const isolateId = crypto.randomUUID().slice(0, 8);
   const log = deps.log ?? createLogger(config.logLevel, { isolate: isolateId });
-  const kv = deps.kv ?? await openKv({ path: config.kvPath });
+  const kv = deps.kv ?? await openKv({ path: config.kvUrl ?? config.kvPath });
   const auth = await createAuth({
     kv,
     secret: config.authSecret,
@@ -76,16 +81,74 @@ export async function createServices(
   const known = new Set(market.symbols);
   let latest: PriceBoard | null = await readBoard(kv);
 
+  const namespaces = appNamespaces({ symbols: known, board: () => latest });
+  const bus = await createKvBus({
+    kv,
+    now,
+    historyOf(channel) {
+      const resolved = resolveChannel(namespaces, channel);
+      return "error" in resolved ? { size: 0, ttlMs: 0 } : resolved.policy.history;
+    },
+    onError: (err) => log.warn("bus error", { err }),
+  });
   const hub = new Hub({
     serverId: isolateId,
-    namespaces: appNamespaces({ symbols: known, board: () => latest }),
+    namespaces,
     limits: config.limits,
     auth,
+    history: bus,
+    async onPublish(channel, data, from) {
+      const m = await bus.publish(channel.channel, data, { from: from.userId });
+      return { offset: m.offset, epoch: m.epoch };
+    },
     now,
     log,
   });
   hub.use(logMessages(log));
   hub.start();
+  bus.onMessage((m) => {
+    hub.metrics.busLagSeconds.observe(Math.max(0, now() - m.ts) / 1000);
+    hub.publish(m.channel, m.data, { offset: m.offset, epoch: m.epoch, ts: m.ts, from: m.from });
+  });
+  bus.onGap((shard, shardOf) => {
+    const n = hub.disconnectWhere(
+      (conn) => [...conn.channels].some((c) => shardOf(c) === shard),
+      CloseCode.Reconnect,
+      "the server fell behind the bus; reconnect to recover",
+    );
+    log.warn("bus log gap: subscribers asked to reconnect", { shard, connections: n });
+  });
+  const registry = hub.metrics.registry;
+  registry.counterFrom(
+    "realtime_bus_published_total",
+    "Messages this isolate committed to the bus.",
+    () => bus.stats().published,
+  );
+  registry.counterFrom(
+    "realtime_bus_commits_total",
+    "Bus commits of this isolate (one per batch).",
+    () => bus.stats().commits,
+  );
+  registry.counterFrom(
+    "realtime_bus_delivered_total",
+    "Bus messages delivered to this isolate.",
+    () => bus.stats().delivered,
+  );
+  registry.counterFrom(
+    "realtime_bus_conflicts_total",
+    "Bus commits retried after another isolate committed first.",
+    () => bus.stats().conflicts,
+  );
+  registry.counterFrom(
+    "realtime_bus_gaps_total",
+    "Bus log entries this isolate missed (ordered delivery broken, clients reconnected).",
+    () => bus.stats().gaps,
+  );
+  registry.gauge(
+    "realtime_bus_max_batch",
+    "Largest number of messages in one bus commit so far.",
+    () => bus.stats().maxBatch,
+  );
   const admit = createAdmission({ hub, auth, now });
   const stop = new AbortController();
 
@@ -99,6 +162,9 @@ export async function createServices(
     onError: (err) => log.warn("market producer error", { err }),
     onLeaseChange: (holding) =>
       log.info(holding ? "market lease acquired" : "market lease released"),
+    async publish(quotes) {
+      await Promise.all(quotes.map((q) => bus.publish(priceChannel(q.symbol), q)));
+    },
   });
 
   let firstBoard: () => void = () => {};
@@ -107,10 +173,8 @@ export async function createServices(
     try {
       for await (const board of watchBoard(kv, stop.signal)) {
         if (latest && board.seq <= latest.seq) continue;
-        const changed = changedQuotes(latest, board);
         latest = board;
         firstBoard();
-        for (const quote of changed) hub.publish(priceChannel(quote.symbol), quote);
       }
     } catch (err) {
       if (!stop.signal.aborted) log.error("price board watcher stopped", { err });
@@ -132,6 +196,7 @@ export async function createServices(
     kv,
     hub,
     admit,
+    bus,
     log,
     auth,
     isolateId,
@@ -143,6 +208,7 @@ export async function createServices(
         hub.stop();
         await producer;
         await watcher;
+        await bus.close();
         if (!deps.kv) kv.close();
       })();
       return closed;

@@ -17,7 +17,7 @@ export async function openKv(location: KvLocation): Promise<Deno.Kv> {
     const slash = path.lastIndexOf("/");
     if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   }
-  return retryWhileLocked(await Deno.openKv(path));
+  return retryWhileLocked(await Deno.openKv(path || undefined));
 }
 
 const LOCKED = /database is locked/i;

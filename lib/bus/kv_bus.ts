@@ -62,6 +62,13 @@ export interface KvBusOptions {
   now?: () => number;
   /** Errors that did not stop the bus (a watch that will be restarted, a listener that threw). */
   onError?: (err: unknown) => void;
+  /**
+   * Also read the shard pointers every `pollMs` (0 = never). `kv.watch` on a local file
+   * notifies the isolates of one process only; the poll lets several processes share one
+   * file (at up to `pollMs` more latency), and covers a backend whose watch stalls.
+   * Default 500.
+   */
+  pollMs?: number;
 }
 
 /** FNV-1a of the channel name, modulo {@linkcode SHARDS}. */
@@ -187,6 +194,21 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
       }
     }
   })();
+
+  const pollMs = options.pollMs ?? 500;
+  const poller = pollMs > 0
+    ? setInterval(async () => {
+      try {
+        const entries = await kv.getMany<{ seq: number }[]>(pointerKeys);
+        entries.forEach((entry, shard) => {
+          const seq = entry.value?.seq ?? 0;
+          if (seq > lastSeq[shard]) onShard(shard, () => catchUp(shard, seq));
+        });
+      } catch (err) {
+        if (!closed) onError(err);
+      }
+    }, pollMs)
+    : undefined;
 
   // ---- publishing --------------------------------------------------------------------
 
@@ -361,6 +383,7 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     stats: () => structuredClone(stats),
     async close() {
       closed = true;
+      clearInterval(poller);
       while (flushing) await flushing;
       watchAbort.abort();
       await watching;

@@ -162,3 +162,26 @@ Deno.test("[bus] refuses messages over the KV value limit; position fixes a new 
   ok(shardOf("room:new") >= 0 && shardOf("room:new") < 8);
   await bus.close();
 });
+
+Deno.test("[bus] without watch notifications (another process), the poll delivers in order", async () => {
+  const dir = await Deno.makeTempDir();
+  const kvA = retryWhileLocked(await Deno.openKv(`${dir}/kv`));
+  const kvB = retryWhileLocked(await Deno.openKv(`${dir}/kv`));
+  // B never hears from watch, as when A is another process: it relies on polling.
+  const silentWatch = (() => new ReadableStream({ start() {} })) as unknown as Deno.Kv["watch"];
+  kvB.watch = silentWatch;
+  const a = await createKvBus({ kv: kvA, historyOf: policy(), pollMs: 0 });
+  const b = await createKvBus({ kv: kvB, historyOf: policy(), pollMs: 20 });
+  const got = collect(b);
+  try {
+    for (let i = 1; i <= 30; i++) await a.publish("room:p", i);
+    await until(() => got.length === 30, "polled delivery");
+    deepStrictEqual(got.map((m) => m.data), Array.from({ length: 30 }, (_, i) => i + 1));
+  } finally {
+    await a.close();
+    await b.close();
+    kvA.close();
+    kvB.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -41,6 +41,8 @@ export class RealtimeClient {
   #nextRetryAt: number | null = null;
   #listeners = new Set<Listener>();
   #channels = new Map<string, Set<SubscriptionHandlers<unknown>>>();
+  /** Last position seen per channel: sent as `since` when re-subscribing. */
+  #positions = new Map<string, { epoch: string; offset: number }>();
   /** Request id → channel, for subscribe requests awaiting their reply. */
   #pending = new Map<string, string>();
   #nextId = 0;
@@ -114,6 +116,7 @@ export class RealtimeClient {
         const current = this.#channels.get(channel);
         if (!current?.delete(h) || current.size > 0) return;
         this.#channels.delete(channel);
+        this.#positions.delete(channel);
         this.#send({ type: "unsubscribe", channel });
       },
     };
@@ -158,6 +161,12 @@ export class RealtimeClient {
     }
     this.#armDeadLink();
     if (message.type === "message") {
+      if (message.offset !== undefined && message.epoch !== undefined) {
+        const seen = this.#positions.get(message.channel);
+        // A replay and the live stream may overlap by a message: deliver each offset once.
+        if (seen && seen.epoch === message.epoch && message.offset <= seen.offset) return;
+        this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
+      }
       for (const h of this.#channels.get(message.channel) ?? []) h.onMessage(message.data);
     } else if (message.type === "ping") {
       this.#send({ type: "pong" });
@@ -165,9 +174,16 @@ export class RealtimeClient {
       this.#heartbeat = message.data.heartbeat;
       this.#armDeadLink();
     } else if (message.type === "subscribed") {
-      const snapshot = message.data.snapshot;
-      if (snapshot === undefined) return;
-      for (const h of this.#channels.get(message.channel) ?? []) h.onSnapshot?.(snapshot);
+      const { epoch, offset, recovered, snapshot } = message.data;
+      // Recovered: the replay that follows advances our position message by message.
+      // Otherwise the stream continues after the server's position.
+      if (epoch !== undefined && offset !== undefined && recovered !== true) {
+        this.#positions.set(message.channel, { epoch, offset });
+      }
+      for (const h of this.#channels.get(message.channel) ?? []) {
+        if (recovered === false) h.onReset?.();
+        if (snapshot !== undefined) h.onSnapshot?.(snapshot);
+      }
     } else if (message.type === "error" && message.id !== undefined) {
       const channel = this.#pending.get(message.id);
       this.#pending.delete(message.id);
@@ -229,10 +245,11 @@ export class RealtimeClient {
     if (this.#socket?.readyState !== OPEN) return;
     const id = `s${++this.#nextId}`;
     this.#pending.set(id, channel);
-    this.#send({ type: "subscribe", id, channel });
+    const since = this.#positions.get(channel);
+    this.#send({ type: "subscribe", id, channel, ...(since ? { since } : {}) });
   }
 
-  #send(message: { type: string; id?: string; channel?: string }): void {
+  #send(message: { type: string; id?: string; channel?: string; since?: unknown }): void {
     if (this.#socket?.readyState === OPEN) this.#socket.send(JSON.stringify({ v: 1, ...message }));
   }
 

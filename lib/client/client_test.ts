@@ -172,3 +172,80 @@ Deno.test("[client] answers server pings and treats a silent server as a dead li
   timers.advance(1_000);
   equal(sockets.length, 2, "reconnected after the backoff");
 });
+
+Deno.test("[client] re-subscribes with its last position and drops duplicate offsets", () => {
+  const { client, sockets, timers } = setup();
+  const got: unknown[] = [];
+  let resets = 0;
+  client.subscribe<string>("room:r", { onMessage: (d) => got.push(d), onReset: () => resets++ });
+  client.connect();
+  sockets[0].open();
+  sockets[0].message({
+    v: 1,
+    type: "subscribed",
+    id: "s1",
+    channel: "room:r",
+    data: { epoch: "e", offset: 4 },
+  });
+  sockets[0].message({
+    v: 1,
+    type: "message",
+    channel: "room:r",
+    ts: 1,
+    data: "m5",
+    offset: 5,
+    epoch: "e",
+  });
+  sockets[0].serverClose(1006);
+  timers.advance(1_000);
+  sockets[1].open();
+  deepStrictEqual(sockets[1].sent[0], {
+    v: 1,
+    type: "subscribe",
+    id: "s2",
+    channel: "room:r",
+    since: { epoch: "e", offset: 5 },
+  });
+  sockets[1].message({
+    v: 1,
+    type: "subscribed",
+    id: "s2",
+    channel: "room:r",
+    data: { epoch: "e", offset: 7, recovered: true },
+  });
+  for (const o of [6, 7, 7, 8]) {
+    sockets[1].message({
+      v: 1,
+      type: "message",
+      channel: "room:r",
+      ts: 1,
+      data: `m${o}`,
+      offset: o,
+      epoch: "e",
+    });
+  }
+  deepStrictEqual(got, ["m5", "m6", "m7", "m8"], "7 once");
+  equal(resets, 0);
+  sockets[1].serverClose(1006);
+  timers.advance(2_000);
+  sockets[2].open();
+  deepStrictEqual((sockets[2].sent[0] as { since: unknown }).since, { epoch: "e", offset: 8 });
+  sockets[2].message({
+    v: 1,
+    type: "subscribed",
+    id: "s3",
+    channel: "room:r",
+    data: { epoch: "f", offset: 2, recovered: false },
+  });
+  equal(resets, 1, "not recovered → reset");
+  sockets[2].message({
+    v: 1,
+    type: "message",
+    channel: "room:r",
+    ts: 1,
+    data: "f3",
+    offset: 3,
+    epoch: "f",
+  });
+  deepStrictEqual(got.at(-1), "f3", "the new epoch's messages flow");
+});

@@ -38,6 +38,12 @@ export interface SubscriptionHandlers<T> {
   onMessage(data: T): void;
   /** The channel's current state, sent by the server on every (re)subscribe. */
   onSnapshot?(data: T): void;
+  /**
+   * After a reconnect the server could not replay what was missed (history too short or
+   * lost): local state built from messages is stale. A snapshot follows when the channel
+   * has one; otherwise reload the state from its source.
+   */
+  onReset?(): void;
   /** The server refused the subscription. */
   onError?(error: { code: string; message: string }): void;
 }

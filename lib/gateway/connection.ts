@@ -17,6 +17,11 @@ export class Connection {
   readonly channels = new Set<string>();
   /** Latest-value frames held back while the socket is behind, newest per channel. */
   readonly pending = new Map<string, { frame: string | Uint8Array; size: number }>();
+  /** Channels being recovered → live messages held until the replay is sent. */
+  readonly recovering = new Map<
+    string,
+    { enc: { frame: string | Uint8Array; size: number }; offset?: number }[]
+  >();
   principal: Principal;
   closed = false;
   lastActivity: number;

@@ -21,6 +21,7 @@ import {
 } from "../protocol/mod.ts";
 import { Connection, type ConnectionInit } from "./connection.ts";
 import { DEFAULT_LIMITS, type GatewayLimits } from "./limits.ts";
+import type { Position, Recovery } from "../bus/engine.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { allowed, type Namespaces, resolveChannel, type ResolvedChannel } from "./namespaces.ts";
 import { Presence } from "./presence.ts";
@@ -45,12 +46,30 @@ export type Middleware = (
   next: () => void | Promise<void>,
 ) => void | Promise<void>;
 
-/** Receives client publishes that passed every check; returns how many were reached. */
+/** What a publish handler reports back in the client's `ack`. */
+export interface PublishReceipt {
+  /** The committed position (a bus assigns it). */
+  offset?: number;
+  epoch?: string;
+  /** Local connections reached (local fan-out only). */
+  deliveredTo?: number;
+}
+
+/** Receives client publishes that passed every check. */
 export type PublishHandler = (
   channel: ResolvedChannel & { channel: string },
   data: unknown,
   from: Principal,
-) => number | Promise<number>;
+) => PublishReceipt | Promise<PublishReceipt>;
+
+/** Positions and history of channels (a bus engine provides them). */
+export interface HistorySource {
+  position(channel: string): Promise<Position>;
+  recover(channel: string, since: Position): Promise<Recovery>;
+}
+
+/** Live messages held for one connection while its subscription is being recovered. */
+const MAX_RECOVERY_BUFFER = 1_000;
 
 /** Options for {@linkcode Hub}. */
 export interface HubOptions {
@@ -63,6 +82,11 @@ export interface HubOptions {
   auth?: Pick<UpgradeAuthenticator, "verifyAccessToken">;
   /** Where accepted client publishes go; default: local fan-out with {@linkcode Hub.publish}. */
   onPublish?: PublishHandler;
+  /**
+   * Channel positions and history: subscriptions then answer with the channel's
+   * position, and `subscribe.since` replays what was missed (all or nothing).
+   */
+  history?: HistorySource;
   /** Clock; default `Date.now`. */
   now?: () => number;
   log?: Logger;
@@ -260,6 +284,17 @@ export class Hub {
     conn.transport.close(code, reason);
   }
 
+  /** Closes every connection for which `filter` is true; returns how many. */
+  disconnectWhere(filter: (conn: Connection) => boolean, code: number, reason: string): number {
+    let n = 0;
+    for (const conn of [...this.#connections.values()]) {
+      if (!filter(conn)) continue;
+      this.disconnect(conn, code, reason);
+      n++;
+    }
+    return n;
+  }
+
   /** Closes every connection with `code` (e.g. on shutdown). */
   closeAll(code: number, reason: string): void {
     for (const conn of [...this.#connections.values()]) this.disconnect(conn, code, reason);
@@ -347,7 +382,7 @@ export class Hub {
   #dispatch(conn: Connection, message: ClientMessage, now: number): void | Promise<void> {
     switch (message.type) {
       case "subscribe":
-        return this.#subscribe(conn, message.channel, message.id);
+        return this.#subscribe(conn, message.channel, message.id, message.since);
       case "unsubscribe":
         this.#unsubscribe(conn, message.channel);
         return this.#send(conn, {
@@ -403,7 +438,12 @@ export class Hub {
     return resolved;
   }
 
-  #subscribe(conn: Connection, channel: string, id: string | undefined): void {
+  #subscribe(
+    conn: Connection,
+    channel: string,
+    id: string | undefined,
+    since: Position | undefined,
+  ): void | Promise<void> {
     const resolved = this.#resolveFor(conn, channel, "subscribe", id);
     if (!resolved) return;
     if (!conn.channels.has(channel) && conn.channels.size >= this.limits.maxSubscriptions) {
@@ -421,6 +461,10 @@ export class Hub {
     let set = this.#subscribers.get(channel);
     if (!set) this.#subscribers.set(channel, set = new Set());
     set.add(conn);
+    const history = this.#options.history;
+    if (history && fresh) {
+      return this.#subscribeFromHistory(conn, resolved, channel, id, since, history);
+    }
     const snapshot = resolved.policy.snapshot?.(resolved.name);
     this.#send(conn, {
       v: 1,
@@ -432,7 +476,92 @@ export class Hub {
         ...(resolved.policy.presence ? { presence: true } : {}),
       },
     });
-    if (fresh && resolved.policy.presence) {
+    if (fresh) this.#joinPresence(conn, resolved, channel);
+  }
+
+  /**
+   * Subscribes with the channel's position and, given `since`, replays what was missed.
+   * Live messages that arrive meanwhile are held (bounded) and sent after the replay,
+   * skipping any the replay already covered: nothing is lost, duplicated or reordered.
+   */
+  async #subscribeFromHistory(
+    conn: Connection,
+    resolved: ResolvedChannel,
+    channel: string,
+    id: string | undefined,
+    since: Position | undefined,
+    history: HistorySource,
+  ): Promise<void> {
+    conn.recovering.set(channel, []);
+    let recovery: Recovery;
+    try {
+      recovery = since
+        ? await history.recover(channel, since)
+        : { recovered: false, position: await history.position(channel) };
+    } catch (err) {
+      conn.recovering.delete(channel);
+      this.#unsubscribe(conn, channel);
+      this.#options.log?.error("channel history unavailable", { channel, err });
+      return this.#sendError(
+        conn,
+        protocolError(
+          ErrorCode.Internal,
+          `Cannot subscribe to ${channel}: history unavailable, retry`,
+          id,
+        ),
+      );
+    }
+    const held = conn.recovering.get(channel);
+    conn.recovering.delete(channel);
+    if (conn.closed || !conn.channels.has(channel) || !held) return;
+    if (since) {
+      this.metrics.recoveries.inc({ result: recovery.recovered ? "recovered" : "not_recovered" });
+    }
+    const { position } = recovery;
+    const snapshot = recovery.recovered ? undefined : resolved.policy.snapshot?.(resolved.name);
+    this.#send(conn, {
+      v: 1,
+      type: "subscribed",
+      channel,
+      ...(id ? { id } : {}),
+      data: {
+        epoch: position.epoch,
+        offset: position.offset,
+        ...(since ? { recovered: recovery.recovered } : {}),
+        ...(snapshot === undefined ? {} : { snapshot }),
+        ...(resolved.policy.presence ? { presence: true } : {}),
+      },
+    });
+    let last = position.offset;
+    if (recovery.recovered) {
+      for (const m of recovery.messages) {
+        this.#send(conn, {
+          v: 1,
+          type: "message",
+          channel,
+          ts: m.ts,
+          data: m.data,
+          offset: m.offset,
+          epoch: m.epoch,
+          ...(m.from ? { from: m.from } : {}),
+        });
+      }
+    }
+    let bytes = 0;
+    let written = 0;
+    for (const h of held) {
+      if (h.offset !== undefined && h.offset <= last) continue;
+      if (h.offset !== undefined) last = h.offset;
+      this.#write(conn, h.enc);
+      bytes += h.enc.size;
+      written++;
+    }
+    this.#countOut("message", written, bytes);
+    this.#joinPresence(conn, resolved, channel);
+  }
+
+  #joinPresence(conn: Connection, resolved: ResolvedChannel, channel: string): void {
+    if (resolved.policy.presence) {
       const p = conn.principal;
       if (this.presence.join(channel, p.userId, p.name) === "joined") {
         this.#fanout(channel, {
@@ -482,10 +611,20 @@ export class Hub {
       );
     }
     const from = conn.principal;
-    const deliveredTo = this.#options.onPublish
-      ? await this.#options.onPublish({ ...resolved, channel }, data, from)
-      : this.publish(channel, data, { from: from.userId });
-    this.#send(conn, { v: 1, type: "ack", id, channel, data: { ts: this.#now(), deliveredTo } });
+    let receipt: PublishReceipt;
+    try {
+      receipt = this.#options.onPublish
+        ? await this.#options.onPublish({ ...resolved, channel }, data, from)
+        : { deliveredTo: this.publish(channel, data, { from: from.userId }) };
+    } catch (err) {
+      this.#options.log?.error("publish failed", { channel, err });
+      return this.#sendError(
+        conn,
+        protocolError(ErrorCode.Internal, `Cannot publish to ${channel}: not stored, retry`, id),
+      );
+    }
+    if (conn.closed) return;
+    this.#send(conn, { v: 1, type: "ack", id, channel, data: { ts: this.#now(), ...receipt } });
   }
 
   #presenceQuery(conn: Connection, id: string, channel: string): void {
@@ -549,7 +688,11 @@ export class Hub {
    * Sends `data` to every local subscriber of `channel`, encoded once per codec.
    * Returns the number of connections it was handed to (held-back latest values count).
    */
-  publish(channel: string, data: unknown, options: { from?: string; ts?: number } = {}): number {
+  publish(
+    channel: string,
+    data: unknown,
+    options: { from?: string; ts?: number; offset?: number; epoch?: string } = {},
+  ): number {
     const subscribers = this.#subscribers.get(channel);
     if (!subscribers || subscribers.size === 0) return 0;
     const started = performance.now();
@@ -562,8 +705,9 @@ export class Hub {
       ts: options.ts ?? this.#now(),
       data,
       ...(options.from ? { from: options.from } : {}),
+      ...(options.offset !== undefined ? { offset: options.offset, epoch: options.epoch } : {}),
     };
-    const n = this.#fanout(channel, message, mode);
+    const n = this.#fanout(channel, message, mode, options.offset);
     this.metrics.broadcastSeconds.observe((performance.now() - started) / 1000);
     return n;
   }
@@ -588,10 +732,18 @@ export class Hub {
     return this.#deliverAll([...this.#connections.values()].filter(filter), message);
   }
 
-  #fanout(channel: string, message: ServerMessage, mode: "latest" | "ordered"): number {
+  #fanout(
+    channel: string,
+    message: ServerMessage,
+    mode: "latest" | "ordered",
+    offset?: number,
+  ): number {
     const subscribers = this.#subscribers.get(channel);
     if (!subscribers) return 0;
-    return this.#deliverAll(subscribers, message, mode === "latest" ? channel : undefined);
+    return this.#deliverAll(subscribers, message, mode === "latest" ? channel : undefined, {
+      channel,
+      offset,
+    });
   }
 
   /**
@@ -602,6 +754,7 @@ export class Hub {
     conns: Iterable<Connection>,
     message: ServerMessage,
     latestChannel?: string,
+    of?: { channel: string; offset?: number },
   ): number {
     const cache = new FrameCache(message);
     let handed = 0;
@@ -610,6 +763,21 @@ export class Hub {
     // Copy: a slow-consumer disconnect removes from the set while we iterate.
     for (const conn of [...conns]) {
       const enc = cache.for(conn.codec);
+      const held = of && conn.recovering.size > 0 ? conn.recovering.get(of.channel) : undefined;
+      if (held) {
+        // The subscription is being recovered: keep it for after the replay (bounded).
+        if (held.length >= MAX_RECOVERY_BUFFER) {
+          this.disconnect(
+            conn,
+            CloseCode.SlowConsumer,
+            "slow consumer: too many messages during recovery",
+          );
+          continue;
+        }
+        held.push({ enc, offset: of!.offset });
+        handed++;
+        continue;
+      }
       const result = this.#deliver(conn, enc, latestChannel);
       if (result === "dropped") continue;
       handed++;

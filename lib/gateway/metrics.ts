@@ -72,11 +72,16 @@ export class Counter extends Series<{ v: number }> {
   }
 }
 
-/** A value read when rendered. */
+/** A value read when rendered: a gauge, or a counter kept elsewhere. */
 export class Gauge implements Metric {
-  constructor(readonly name: string, readonly help: string, readonly read: () => number) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly read: () => number,
+    readonly type: "gauge" | "counter" = "gauge",
+  ) {}
   render(): string {
-    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n${this.name} ${
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.name} ${
       formatNumber(this.read())
     }\n`;
   }
@@ -126,6 +131,10 @@ export class Registry {
   gauge(name: string, help: string, read: () => number): Gauge {
     return this.#add(new Gauge(name, help, read));
   }
+  /** Registers a counter whose value is kept elsewhere and read at render time. */
+  counterFrom(name: string, help: string, read: () => number): Gauge {
+    return this.#add(new Gauge(name, help, read, "counter"));
+  }
   /** Registers and returns a histogram. */
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
     return this.#add(new Histogram(name, help, buckets));
@@ -153,6 +162,8 @@ export interface GatewayMetrics {
   slowConsumerCloses: Counter;
   rateLimited: Counter;
   upgradesRefused: Counter;
+  recoveries: Counter;
+  busLagSeconds: Histogram;
 }
 
 /** Creates the gateway's metrics; `gauges` are read at scrape time. */
@@ -217,6 +228,15 @@ export function createGatewayMetrics(gauges: {
     upgradesRefused: registry.counter(
       "realtime_upgrades_refused_total",
       "Upgrades refused, by reason.",
+    ),
+    recoveries: registry.counter(
+      "realtime_recoveries_total",
+      "Subscriptions with a recovery position, by result (recovered / not_recovered).",
+    ),
+    busLagSeconds: registry.histogram(
+      "realtime_bus_lag_seconds",
+      "Time from a message's commit on the bus to its delivery to this isolate's hub.",
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     ),
   };
 }

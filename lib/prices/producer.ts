@@ -5,6 +5,7 @@
  */
 import { releaseLease, tryAcquireLease } from "../bus/lease.ts";
 import type { SimulatedMarket } from "./simulated.ts";
+import type { Quote } from "./types.ts";
 import { readBoard, writeQuotes } from "./store.ts";
 
 /** The lease that elects the producing isolate. */
@@ -28,6 +29,8 @@ export interface MarketProducerOptions {
   onError?: (err: unknown) => void;
   /** Called when this isolate gains (`true`) or loses (`false`) the lease. */
   onLeaseChange?: (holding: boolean) => void;
+  /** Publishes the quotes that moved (after the board is written), e.g. on the bus. */
+  publish?: (quotes: Quote[]) => Promise<void>;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -68,7 +71,10 @@ export async function runMarketProducer(options: MarketProducerOptions): Promise
         const t = now();
         const moved = market.tick(t - last);
         last = t;
-        if (moved.length > 0) await writeQuotes(kv, moved, t);
+        if (moved.length > 0) {
+          await writeQuotes(kv, moved, t);
+          await options.publish?.(moved);
+        }
       }
     } catch (err) {
       options.onError?.(err);

@@ -68,6 +68,8 @@ export const CloseCode = {
   HeartbeatTimeout: 4002,
   /** The connection's credential expired and was not refreshed. Reconnect with a new one. */
   TokenExpired: 4003,
+  /** This isolate lost track of a channel's order (it fell behind the bus log). Reconnect and recover. */
+  Reconnect: 4004,
   /** The refreshed token is invalid or belongs to another user. Terminal. */
   Unauthorized: 4500,
   /** No subscriptions and no messages for `limits.idleTimeoutMs`. Terminal. */

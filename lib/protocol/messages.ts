@@ -19,12 +19,22 @@ const channel = z.string().regex(CHANNEL_PATTERN, "must look like namespace:name
 const id = z.string().min(1).max(64);
 const version = z.literal(PROTOCOL_VERSION).optional();
 
-/** Client → server: start receiving a channel's messages. */
+/** A channel position: the epoch and the offset of the last message seen. */
+export const PositionSchema = z.strictObject({
+  epoch: z.string().max(64),
+  offset: z.number().int().min(0),
+});
+
+/**
+ * Client → server: start receiving a channel's messages. With `since` (the last
+ * position the client saw), the server replays everything after it, or nothing.
+ */
 export const SubscribeMessage = z.strictObject({
   v: version,
   type: z.literal("subscribe"),
   id: id.optional(),
   channel,
+  since: PositionSchema.optional(),
 });
 
 /** Client → server: stop receiving a channel's messages. */
@@ -133,11 +143,34 @@ export type ServerMessage =
     type: "subscribed";
     id?: string;
     channel: string;
-    data: { snapshot?: unknown; presence?: boolean };
+    data: {
+      /** The channel's position when the subscription started (servers with a bus). */
+      epoch?: string;
+      offset?: number;
+      /** Only when `since` was sent: whether every missed message follows. */
+      recovered?: boolean;
+      snapshot?: unknown;
+      presence?: boolean;
+    };
   }
   | { v: 1; type: "unsubscribed"; id?: string; channel: string }
-  | { v: 1; type: "message"; channel: string; ts: number; data: unknown; from?: string }
-  | { v: 1; type: "ack"; id: string; channel: string; data: { ts: number; deliveredTo: number } }
+  | {
+    v: 1;
+    type: "message";
+    channel: string;
+    ts: number;
+    data: unknown;
+    from?: string;
+    offset?: number;
+    epoch?: string;
+  }
+  | {
+    v: 1;
+    type: "ack";
+    id: string;
+    channel: string;
+    data: { ts: number; offset?: number; epoch?: string; deliveredTo?: number };
+  }
   | {
     v: 1;
     type: "presence";
