@@ -180,6 +180,9 @@ Deno.test({
         ok(status.users >= 2);
         equal(typeof status.isolate, "string");
         equal(status.limits.maxFrameBytes, 65_536);
+        deepStrictEqual(status.history.presence, { size: 50, ttlMs: 600_000 });
+        ok(status.bus.commits > 0 && status.bus.delivered > 0, "bus counters");
+        equal(typeof status.leases.market, "string");
         ok(status.messagesOut > 0 && status.bytesIn > 0);
         const metrics = await (await fetch(`${app.origin}/metrics`)).text();
         match(metrics, /^realtime_connections \d+$/m);

@@ -6,7 +6,7 @@ import { type Auth, createAuth, demoLoginLine, ensureDemoAccount } from "../auth
 import type { BusEngine } from "../bus/engine.ts";
 import { openKv } from "../bus/kv.ts";
 import { createKvBus } from "../bus/kv_bus.ts";
-import { resolveChannel } from "../gateway/namespaces.ts";
+import { type Namespaces, resolveChannel } from "../gateway/namespaces.ts";
 import { CloseCode } from "../protocol/codes.ts";
 import { type Admission, createAdmission } from "../gateway/admission.ts";
 import { Hub } from "../gateway/hub.ts";
@@ -32,6 +32,8 @@ export interface AppServices {
   readonly admit: Admission;
   /** Cross-isolate fan-out with channel history (lib/bus). */
   readonly bus: BusEngine;
+  /** Channel namespaces and their policies (lib/app/channels.ts). */
+  readonly namespaces: Namespaces;
   readonly log: Logger;
   /** Accounts, sessions, access tokens and the Origin policy (lib/auth). */
   readonly auth: Auth;
@@ -197,6 +199,7 @@ export async function createServices(
     hub,
     admit,
     bus,
+    namespaces,
     log,
     auth,
     isolateId,

@@ -10,12 +10,15 @@ import { MARKET_LEASE } from "../../../lib/prices/producer.ts";
  */
 export const handler: Handlers<unknown, AppState> = {
   async GET(_req, ctx) {
-    const { hub, bus, kv, isolateId, startedAt } = ctx.state.services;
+    const { hub, bus, kv, namespaces, isolateId, startedAt } = ctx.state.services;
     const lag = hub.metrics.busLagSeconds;
     return Response.json(
       {
         ...gatewayStatus(hub, { isolateId, startedAt, now: Date.now() }),
         bus: { ...bus.stats(), lagSamples: lag.count() },
+        history: Object.fromEntries(
+          Object.entries(namespaces).map(([name, policy]) => [name, policy.history]),
+        ),
         leases: { [MARKET_LEASE]: await leaseHolder(kv, MARKET_LEASE) },
       },
       { headers: { "cache-control": "no-store" } },
