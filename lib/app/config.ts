@@ -32,6 +32,8 @@ export interface AppConfig {
    * both unset: `Deno.openKv()` opens the project's managed KV.
    */
   kvUrl: string | undefined;
+  /** Whether KV is remote (a `KV_URL`, or Deno Deploy's managed KV): no KV queues there. */
+  kvRemote: boolean;
   /** `MARKET_TICK_MS`: simulated market tick interval. Default 250. */
   marketTickMs: number;
   /** `MARKET_SEED`: PRNG seed of the simulated market. Default: random per start. */
@@ -180,6 +182,8 @@ export function loadConfig(env: EnvReader): AppConfig {
     // On Deno Deploy (DENO_DEPLOYMENT_ID is set) the default is the project's managed KV.
     kvPath: env.get("KV_PATH") ?? (env.get("DENO_DEPLOYMENT_ID") ? "" : "./data/realtime.kv"),
     kvUrl: kvUrl(env),
+    kvRemote: kvUrl(env) !== undefined ||
+      (env.get("KV_PATH") === undefined && env.get("DENO_DEPLOYMENT_ID") !== undefined),
     marketTickMs: integer(env, "MARKET_TICK_MS", 250, 10, 60_000),
     marketSeed: integer(env, "MARKET_SEED", Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1),
     logLevel: logLevel as LogLevel,

@@ -104,3 +104,10 @@ Deno.test("[config] on Deno Deploy the default KV is the managed one", () => {
   equal(loadConfig(env({ DENO_DEPLOYMENT_ID: "abc" })).kvPath, "");
   equal(loadConfig(env({ DENO_DEPLOYMENT_ID: "abc", KV_PATH: "x.kv" })).kvPath, "x.kv");
 });
+
+Deno.test("[config] kvRemote: a KV_URL or Deno Deploy's managed KV", () => {
+  equal(loadConfig(env({})).kvRemote, false);
+  equal(loadConfig(env({ KV_URL: "https://kv.example/connect" })).kvRemote, true);
+  equal(loadConfig(env({ DENO_DEPLOYMENT_ID: "d" })).kvRemote, true);
+  equal(loadConfig(env({ DENO_DEPLOYMENT_ID: "d", KV_PATH: "/tmp/kv" })).kvRemote, false);
+});

@@ -34,6 +34,12 @@ export interface AppServices {
   readonly bus: BusEngine;
   /** Channel namespaces and their policies (lib/app/channels.ts). */
   readonly namespaces: Namespaces;
+  /**
+   * Whether KV is remote (KV Connect or Deno Deploy): durable job queues created with
+   * `createJobQueue({ remote: services.kvRemote, … })` then use the outbox backend, since
+   * remote KV has no queues.
+   */
+  readonly kvRemote: boolean;
   readonly log: Logger;
   /** Accounts, sessions, access tokens and the Origin policy (lib/auth). */
   readonly auth: Auth;
@@ -200,6 +206,7 @@ export async function createServices(
     admit,
     bus,
     namespaces,
+    kvRemote: config.kvRemote,
     log,
     auth,
     isolateId,
