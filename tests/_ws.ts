@@ -51,46 +51,35 @@ export async function openSocket(
     socket.onopen = () => resolve();
     socket.onerror = () => reject(new Error(`Cannot open ${url}`));
   });
+  /** Waits for a frame matching `filter`; `pick(index)` removes what the caller consumes. */
+  async function wait(
+    filter: (frame: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    pick: (index: number) => Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = queue.findIndex(filter);
+      if (i >= 0) return pick(i);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`Timed out waiting for a frame; have ${JSON.stringify(queue)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  }
   return {
     socket,
-    async next(filter = () => true, timeoutMs = 5_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const i = queue.findIndex(filter);
-        if (i >= 0) return queue.splice(0, i + 1).at(-1)!;
-        const left = deadline - Date.now();
-        if (left <= 0) {
-          throw new Error(`Timed out waiting for a frame; have ${JSON.stringify(queue)}`);
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = null;
-      }
-    },
-    async take(filter, timeoutMs = 5_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const i = queue.findIndex(filter);
-        if (i >= 0) return queue.splice(i, 1)[0];
-        const left = deadline - Date.now();
-        if (left <= 0) {
-          throw new Error(`Timed out waiting for a frame; have ${JSON.stringify(queue)}`);
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = null;
-      }
-    },
+    next: (filter = () => true, timeoutMs = 5_000) =>
+      wait(filter, timeoutMs, (i) => queue.splice(0, i + 1).at(-1)!),
+    take: (filter, timeoutMs = 5_000) => wait(filter, timeoutMs, (i) => queue.splice(i, 1)[0]),
     send(message: unknown) {
       socket.send(typeof message === "string" ? message : JSON.stringify(message));
     },

@@ -4,20 +4,11 @@
  * to another process when its holder is killed.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { DEMO_PASSWORD, demoToken } from "./_auth.ts";
 import { type AppProcess, startApp } from "./_server.ts";
 import { openSocket, type TestSocket } from "./_ws.ts";
 
-const DEMO_PASSWORD = "demo-password-for-tests";
 const SECRET = "an-auth-secret-for-tests-that-is-long-enough";
-
-async function token(origin: string): Promise<string> {
-  const res = await fetch(`${origin}/api/token`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "demo", password: DEMO_PASSWORD }),
-  });
-  return (await res.json()).token;
-}
 
 async function connect(app: AppProcess, bearer: string): Promise<TestSocket> {
   const ws = await openSocket(`${app.origin.replace("http", "ws")}/api/ws`, {
@@ -66,7 +57,7 @@ Deno.test({
     let app = await startApp({ env: env(`${dir}/kv.sqlite`) });
     const open: TestSocket[] = [];
     try {
-      const bearer = await token(app.origin);
+      const bearer = await demoToken(app.origin);
       let position = { epoch: "", offset: 0 };
 
       await t.step("a client that was away gets exactly what it missed, in order", async () => {
@@ -149,7 +140,7 @@ Deno.test({
         for (const s of open.splice(0)) await s.close();
         await app.stop();
         app = await startApp({ env: env(`${dir}/fresh.sqlite`) });
-        const ws = await connect(app, await token(app.origin));
+        const ws = await connect(app, await demoToken(app.origin));
         open.push(ws);
         const sub = await subscribe(ws, "presence:room1", position);
         equal(sub.recovered, false);

@@ -5,21 +5,11 @@
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { SignJWT } from "jose";
+import { DEMO_PASSWORD, demoToken } from "./_auth.ts";
 import { type AppProcess, startApp } from "./_server.ts";
 import { denoWebSocket, openSocket, type TestSocket } from "./_ws.ts";
 
 const SECRET = "an-auth-secret-for-tests-that-is-long-enough";
-const DEMO_PASSWORD = "demo-password-for-tests";
-
-async function token(origin: string): Promise<string> {
-  const res = await fetch(`${origin}/api/token`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "demo", password: DEMO_PASSWORD }),
-  });
-  equal(res.status, 200);
-  return (await res.json()).token;
-}
 
 async function forge(claims: { sub: string; aud?: string; exp?: number; secret?: string }) {
   return await new SignJWT({ name: "demo", roles: ["user"] })
@@ -66,7 +56,7 @@ Deno.test({
     const ws = app.origin.replace("http", "ws") + "/api/ws";
     const sockets: TestSocket[] = [];
     try {
-      const good = await token(app.origin);
+      const good = await demoToken(app.origin);
       const demoId = (JSON.parse(atob(good.split(".")[1])) as { sub: string }).sub;
 
       await t.step(

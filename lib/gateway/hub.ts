@@ -465,18 +465,30 @@ export class Hub {
     if (history && fresh) {
       return this.#subscribeFromHistory(conn, resolved, channel, id, since, history);
     }
-    const snapshot = resolved.policy.snapshot?.(resolved.name);
+    this.#sendSubscribed(conn, resolved, channel, id, {}, true);
+    if (fresh) this.#joinPresence(conn, resolved, channel);
+  }
+
+  #sendSubscribed(
+    conn: Connection,
+    resolved: ResolvedChannel,
+    channel: string,
+    id: string | undefined,
+    position: { epoch?: string; offset?: number; recovered?: boolean },
+    withSnapshot: boolean,
+  ): void {
+    const snapshot = withSnapshot ? resolved.policy.snapshot?.(resolved.name) : undefined;
     this.#send(conn, {
       v: 1,
       type: "subscribed",
       channel,
       ...(id ? { id } : {}),
       data: {
+        ...position,
         ...(snapshot === undefined ? {} : { snapshot }),
         ...(resolved.policy.presence ? { presence: true } : {}),
       },
     });
-    if (fresh) this.#joinPresence(conn, resolved, channel);
   }
 
   /**
@@ -518,20 +530,11 @@ export class Hub {
       this.metrics.recoveries.inc({ result: recovery.recovered ? "recovered" : "not_recovered" });
     }
     const { position } = recovery;
-    const snapshot = recovery.recovered ? undefined : resolved.policy.snapshot?.(resolved.name);
-    this.#send(conn, {
-      v: 1,
-      type: "subscribed",
-      channel,
-      ...(id ? { id } : {}),
-      data: {
-        epoch: position.epoch,
-        offset: position.offset,
-        ...(since ? { recovered: recovery.recovered } : {}),
-        ...(snapshot === undefined ? {} : { snapshot }),
-        ...(resolved.policy.presence ? { presence: true } : {}),
-      },
-    });
+    this.#sendSubscribed(conn, resolved, channel, id, {
+      epoch: position.epoch,
+      offset: position.offset,
+      ...(since ? { recovered: recovery.recovered } : {}),
+    }, !recovery.recovered);
     let last = position.offset;
     if (recovery.recovered) {
       for (const m of recovery.messages) {
