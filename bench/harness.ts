@@ -88,15 +88,23 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startServer(def: ServerDef): Promise<Running> {
+async function startServer(
+  def: ServerDef,
+  options: { port?: number; kvPath?: string } = {},
+): Promise<Running> {
+  const args = def.command.slice(1);
+  if (options.port !== undefined) {
+    const i = args.indexOf("--port");
+    if (i >= 0) args[i + 1] = String(options.port);
+  }
   const child = new Deno.Command(def.command[0], {
-    args: def.command.slice(1),
+    args,
     cwd: root,
     env: {
-      PORT: "0",
+      PORT: String(options.port ?? 0),
       TOKEN: PEER_TOKEN,
       TOKEN_SECRET: SECRET,
-      KV_PATH: `${tmp}/${def.name}-${crypto.randomUUID().slice(0, 6)}.kv`,
+      KV_PATH: options.kvPath ?? `${tmp}/${def.name}-${crypto.randomUUID().slice(0, 6)}.kv`,
       ...def.env,
     },
     stdout: "piped",
@@ -363,6 +371,92 @@ async function idleMemory(def: ServerDef, connections: number): Promise<Row> {
   }
 }
 
+/**
+ * Reconnect storm (our gateway only: the peers have no recovery): `clients` SDK clients
+ * subscribed to one channel; 20 messages; the server restarts (SIGTERM, then a new process
+ * on the same port and KV file); 20 more messages published at once after the restart,
+ * while clients are still backing off. Every client must end with all 40, each once.
+ */
+async function reconnectStorm(def: ServerDef, clients: number): Promise<Row> {
+  const kvPath = `${tmp}/storm.kv`;
+  let server = await startServer(def, { kvPath });
+  const port = server.port;
+  const child = new Deno.Command(DENO, {
+    args: [
+      "run",
+      "-A",
+      "bench/storm.ts",
+      JSON.stringify({
+        url: def.url(port),
+        token: await tokenFor(def),
+        channel: def.channel("storm"),
+        count: clients,
+        expected: 40,
+        timeoutMs: 90_000,
+      }),
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  async function line(): Promise<Record<string, unknown>> {
+    for (;;) {
+      const nl = buffer.indexOf("\n");
+      if (nl >= 0) {
+        const l = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        return JSON.parse(l);
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("Cannot run the storm: the load process ended early");
+      buffer += value;
+    }
+  }
+  try {
+    await line(); // ready
+    await control(server, "/publish", {
+      channels: [def.channel("storm")],
+      rate: 40,
+      ticks: 20,
+      payloadBytes: 100,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    await server.stop();
+    await line(); // dropped
+    const restartAt = performance.now();
+    server = await startServer(def, { port, kvPath });
+    const restartMs = Math.round(performance.now() - restartAt);
+    await control(server, "/publish", {
+      channels: [def.channel("storm")],
+      rate: 200,
+      ticks: 20,
+      payloadBytes: 100,
+      seqFrom: 20,
+    });
+    const result = await line();
+    await child.status;
+    return {
+      server: def.name,
+      clients,
+      restartMs,
+      complete: result.complete as number,
+      percentComplete: Number((100 * (result.complete as number) / clients).toFixed(1)),
+      recovered: result.recovered as number,
+      notRecovered: result.notRecovered as number,
+      duplicatesOrGaps: result.duplicatesOrGaps as number,
+      p50ms: result.p50 as number,
+      p99ms: result.p99 as number,
+      maxMs: result.max as number,
+      reconnectedP50ms: result.reconnectedP50 as number,
+      reconnectedP99ms: result.reconnectedP99 as number,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
 const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   async fanout() {
     const rows: Row[] = [];
@@ -398,6 +492,9 @@ const SCENARIOS: Record<string, () => Promise<Row[]>> = {
     const rows: Row[] = [];
     for (const def of SERVERS) rows.push(await idleMemory(def, 10_000));
     return rows;
+  },
+  async storm() {
+    return [await reconnectStorm(SERVERS[3], 1_000)];
   },
   async isolates() {
     return [

@@ -55,11 +55,23 @@ bus.onMessage((m) =>
 );
 const admit = createAdmission({ hub, auth });
 
+// Like the app (lib/app/shutdown.ts): tell clients 4000, stop timers and the bus, exit.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    hub.closeAll(4000, "server restarting");
+    hub.stop();
+    await bus.close();
+    Deno.exit(0);
+  });
+}
+
 interface PublishSpec {
   channels: string[];
   rate: number;
   ticks: number;
   payloadBytes: number;
+  /** First `seq` (default 0), so a restarted server can continue a sequence. */
+  seqFrom?: number;
 }
 
 async function publish(spec: PublishSpec): Promise<number> {
@@ -70,7 +82,7 @@ async function publish(spec: PublishSpec): Promise<number> {
     const wait = start + (k * 1000) / spec.rate - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     for (const channel of spec.channels) {
-      sends.push(bus.publish(channel, { seq: k, t: Date.now(), pad }));
+      sends.push(bus.publish(channel, { seq: (spec.seqFrom ?? 0) + k, t: Date.now(), pad }));
     }
   }
   await Promise.all(sends);

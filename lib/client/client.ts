@@ -181,6 +181,7 @@ export class RealtimeClient {
         this.#positions.set(message.channel, { epoch, offset });
       }
       for (const h of this.#channels.get(message.channel) ?? []) {
+        h.onSubscribed?.({ recovered });
         if (recovered === false) h.onReset?.();
         if (snapshot !== undefined) h.onSnapshot?.(snapshot);
       }

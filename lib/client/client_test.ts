@@ -177,7 +177,12 @@ Deno.test("[client] re-subscribes with its last position and drops duplicate off
   const { client, sockets, timers } = setup();
   const got: unknown[] = [];
   let resets = 0;
-  client.subscribe<string>("room:r", { onMessage: (d) => got.push(d), onReset: () => resets++ });
+  const confirmations: (boolean | undefined)[] = [];
+  client.subscribe<string>("room:r", {
+    onMessage: (d) => got.push(d),
+    onReset: () => resets++,
+    onSubscribed: ({ recovered }) => confirmations.push(recovered),
+  });
   client.connect();
   sockets[0].open();
   sockets[0].message({
@@ -248,4 +253,5 @@ Deno.test("[client] re-subscribes with its last position and drops duplicate off
     epoch: "f",
   });
   deepStrictEqual(got.at(-1), "f3", "the new epoch's messages flow");
+  deepStrictEqual(confirmations, [undefined, true, false]);
 });

@@ -44,6 +44,11 @@ export interface SubscriptionHandlers<T> {
    * has one; otherwise reload the state from its source.
    */
   onReset?(): void;
+  /**
+   * The server confirmed the (re)subscription; `recovered` is set when it answered a
+   * recovery position (`true`: the missed messages follow).
+   */
+  onSubscribed?(info: { recovered?: boolean }): void;
   /** The server refused the subscription. */
   onError?(error: { code: string; message: string }): void;
 }
