@@ -7,8 +7,8 @@ export interface KvLocation {
 }
 
 /**
- * Opens KV at `location.path`, creating the parent folder of a file path when needed,
- * with writes that retry while SQLite reports "database is locked" (see
+ * Opens KV at `location.path`, creating the parent folder of a file path when needed;
+ * the open itself and every write retry while SQLite reports "database is locked" (see
  * {@linkcode retryWhileLocked}).
  */
 export async function openKv(location: KvLocation): Promise<Deno.Kv> {
@@ -17,7 +17,8 @@ export async function openKv(location: KvLocation): Promise<Deno.Kv> {
     const slash = path.lastIndexOf("/");
     if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   }
-  return retryWhileLocked(await Deno.openKv(path || undefined));
+  // Opening a new file creates its schema: two isolates doing it at once lock each other.
+  return retryWhileLocked(await withLockRetry(() => Deno.openKv(path || undefined)));
 }
 
 const LOCKED = /database is locked/i;
