@@ -126,6 +126,13 @@ Deno.test({
           subscribed.epoch,
         ]);
         deepStrictEqual([ack.id, (ack.data as { offset: number }).offset], ["m1", 1]);
+        // A retry of the same publish (same id, e.g. after a lost ack) is committed once.
+        a.send({ type: "publish", id: "m1", channel: "presence:lobby", data: { text: "hello" } });
+        const retried = await a.take((f) => f.type === "ack" && f.id === "m1");
+        equal((retried.data as { offset: number }).offset, 1, "the first publish's offset");
+        a.send({ type: "publish", id: "m3", channel: "presence:lobby", data: { text: "next" } });
+        const next = await a.take((f) => f.type === "message" && f.channel === "presence:lobby");
+        deepStrictEqual([next.offset, next.data], [2, { text: "next" }], "no duplicate in between");
         a.send({ type: "presence", id: "q", channel: "presence:lobby" });
         const presence = await a.next((f) => f.type === "presence");
         deepStrictEqual((presence.data as { count: number }).count, 1);
@@ -176,7 +183,7 @@ Deno.test({
         ok(status.messagesOut > 0 && status.bytesIn > 0);
         const metrics = await (await fetch(`${app.origin}/metrics`)).text();
         match(metrics, /^realtime_connections \d+$/m);
-        match(metrics, /^realtime_messages_total\{direction="in",type="publish"\} 2$/m);
+        match(metrics, /^realtime_messages_total\{direction="in",type="publish"\} 4$/m);
         match(metrics, /^realtime_upgrades_refused_total\{reason="bad_origin"\} 1$/m);
         match(metrics, /realtime_broadcast_duration_seconds_count \d+/);
       });

@@ -105,8 +105,12 @@ export async function createServices(
     limits: config.limits,
     auth,
     history: bus,
-    async onPublish(channel, data, from) {
-      const m = await bus.publish(channel.channel, data, { from: from.userId });
+    async onPublish(channel, data, from, id) {
+      // A client retrying a publish (lost ack, reconnect) reuses its id: commit it once.
+      const m = await bus.publish(channel.channel, data, {
+        from: from.userId,
+        idempotencyKey: `${from.userId}:${id}`,
+      });
       return { offset: m.offset, epoch: m.epoch };
     },
     now,

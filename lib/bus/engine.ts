@@ -52,12 +52,22 @@ export interface BusStats {
   recoveries: { recovered: number; notRecovered: number };
   /** Log entries that had expired before this isolate read them (ordered delivery broke). */
   gaps: number;
+  /** Publishes answered from their idempotency key instead of being committed again. */
+  duplicates: number;
 }
 
 /** A bus engine (KV today; Redis later). */
 export interface BusEngine {
-  /** Publishes; resolves with the committed message (offset assigned). */
-  publish(channel: string, data: unknown, options?: { from?: string }): Promise<BusMessage>;
+  /**
+   * Publishes; resolves with the committed message (offset assigned). Publishes with the
+   * same `idempotencyKey` within 10 minutes are committed once; repeats resolve with the
+   * first one's position.
+   */
+  publish(
+    channel: string,
+    data: unknown,
+    options?: { from?: string; idempotencyKey?: string },
+  ): Promise<BusMessage>;
   /** Receives every message of every channel once, in order per channel, in this isolate. */
   onMessage(listener: (message: BusMessage) => void): void;
   /**

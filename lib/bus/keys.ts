@@ -14,6 +14,7 @@
  * | `["bus", "h", channel, offset]` | `BusMessage`, with `expireIn`     | lib/bus/kv_bus.ts    |
  * | `["bus", "ptr", shard]`         | `{ seq }`, watched by every isolate | lib/bus/kv_bus.ts  |
  * | `["bus", "log", shard, seq]`    | `BusMessage[]` of one commit, `expireIn` | lib/bus/kv_bus.ts |
+ * | `["bus", "idem", key]`          | the position a publish was committed at, `expireIn` | lib/bus/kv_bus.ts |
  * | `["job", queue, id]`            | `JobRecord`: payload, attempts, `runAt`, claim | lib/bus/jobs_store.ts |
  * | `["job_due", queue, runAt, id]` | `1`; the index of jobs by `runAt` (a claim's expiry while running) | lib/bus/jobs_store.ts |
  * | `["job_idem", queue, key]`     | job id; unique idempotency key, `expireIn` | lib/bus/jobs_store.ts |
@@ -128,4 +129,9 @@ export function jobUndeliveredKey(queue: string, id: string): Deno.KvKey {
 /** The prefix of {@linkcode jobUndeliveredKey} (for range reads). */
 export function jobUndeliveredPrefix(queue: string): Deno.KvKey {
   return ["job_undelivered", queue];
+}
+
+/** A publish's idempotency key (e.g. `userId:messageId`) → where it was committed. */
+export function busIdempotencyKey(key: string): Deno.KvKey {
+  return ["bus", "idem", key];
 }

@@ -14,7 +14,7 @@
  * its own commit at once, first catching up on older log entries of the shard so that
  * nothing is reordered. Each shard is processed by one serial queue.
  */
-import { busHeadKey, busHistoryKey, busLogKey, busPointerKey } from "./keys.ts";
+import { busHeadKey, busHistoryKey, busIdempotencyKey, busLogKey, busPointerKey } from "./keys.ts";
 import type {
   BusEngine,
   BusMessage,
@@ -30,6 +30,10 @@ export const SHARDS = 8;
 export const LOG_TTL_MS = 10 * 60_000;
 /** Largest message the bus accepts (KV values are at most 64 KiB). */
 export const MAX_MESSAGE_BYTES = 60 * 1024;
+/** How long a publish's idempotency key is remembered. */
+export const IDEMPOTENCY_TTL_MS = 10 * 60_000;
+/** Idempotent publishes per commit at most (each adds a check; KV allows 100 checks). */
+const MAX_BATCH_IDEMPOTENT = 50;
 /** Messages per commit at most (two mutations each, well under KV's 1 000). */
 const MAX_BATCH_MESSAGES = 200;
 /** Estimated bytes per commit at most (messages are stored twice; KV allows 800 KiB). */
@@ -48,6 +52,8 @@ interface PendingPublish {
   channel: string;
   data: unknown;
   from?: string;
+  /** Publishes with the same key within {@linkcode IDEMPOTENCY_TTL_MS} are committed once. */
+  idempotencyKey?: string;
   bytes: number;
   resolve(message: BusMessage): void;
   reject(err: unknown): void;
@@ -116,6 +122,7 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     conflicts: 0,
     recoveries: { recovered: 0, notRecovered: 0 },
     gaps: 0,
+    duplicates: 0,
   };
   let pending: PendingPublish[] = [];
   let flushing: Promise<void> | null = null;
@@ -212,10 +219,48 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
 
   // ---- publishing --------------------------------------------------------------------
 
-  async function commitBatch(batch: PendingPublish[]): Promise<void> {
-    const channels = [...new Set(batch.map((p) => p.channel))];
-    const shards = [...new Set(channels.map(shardOf))].sort((a, b) => a - b);
+  /**
+   * Resolves the publishes whose idempotency key was already committed (with the stored
+   * position) and the repeats of a key within `batch` (after their first); returns the rest,
+   * the marker entries to check, and the repeats to resolve once the batch commits.
+   */
+  async function deduplicate(batch: PendingPublish[]) {
+    const keyed = batch.filter((p) => p.idempotencyKey !== undefined);
+    if (keyed.length === 0) return { fresh: batch, markers: [], repeats: [] };
+    const keys = [...new Set(keyed.map((p) => p.idempotencyKey!))];
+    const entries = await getMany<Omit<BusMessage, "data">>(kv, keys.map(busIdempotencyKey));
+    const stored = new Map(keys.map((k, i) => [k, entries[i]]));
+    const fresh: PendingPublish[] = [];
+    const firstOf = new Map<string, PendingPublish>();
+    const repeats: { p: PendingPublish; first: PendingPublish }[] = [];
+    for (const p of batch) {
+      const key = p.idempotencyKey;
+      if (key === undefined) {
+        fresh.push(p);
+        continue;
+      }
+      const marker = stored.get(key)!.value;
+      if (marker) {
+        stats.duplicates++;
+        p.resolve({ ...marker, data: p.data, ...(p.from ? { from: p.from } : {}) });
+      } else if (firstOf.has(key)) {
+        stats.duplicates++;
+        repeats.push({ p, first: firstOf.get(key)! });
+      } else {
+        firstOf.set(key, p);
+        fresh.push(p);
+      }
+    }
+    const markers = [...firstOf.keys()].map((k) => stored.get(k)!);
+    return { fresh, markers, repeats };
+  }
+
+  async function commitBatch(all: PendingPublish[]): Promise<void> {
     for (let attempt = 1;; attempt++) {
+      const { fresh: batch, markers, repeats } = await deduplicate(all);
+      if (batch.length === 0) return;
+      const channels = [...new Set(batch.map((p) => p.channel))];
+      const shards = [...new Set(channels.map(shardOf))].sort((a, b) => a - b);
       // Pointers first, then heads: a head written after our pointer read comes with a
       // pointer change, which fails the pointer check below. Heads are always read
       // fresh — a cached head can be stale even when the pointer check passes.
@@ -253,6 +298,14 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
         }
       }
       for (const [channel, head] of nextHeads) op.set(busHeadKey(channel), head);
+      // Idempotency markers: a concurrent publish of the same key fails our check.
+      for (const marker of markers) op.check(marker);
+      committed.forEach((m, i) => {
+        const key = batch[i].idempotencyKey;
+        if (key === undefined) return;
+        const { data: _data, ...position } = m;
+        op.set(busIdempotencyKey(key), position, { expireIn: IDEMPOTENCY_TTL_MS });
+      });
       const logs = new Map<number, { from: number; entries: BusMessage[][] }>();
       shards.forEach((shard, i) => {
         const entries: BusMessage[][] = [[]];
@@ -281,6 +334,10 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
         stats.lastBatch = committed.length;
         stats.maxBatch = Math.max(stats.maxBatch, committed.length);
         committed.forEach((m, i) => batch[i].resolve(m));
+        for (const { p, first } of repeats) {
+          const m = committed[batch.indexOf(first)];
+          p.resolve({ ...m, data: p.data });
+        }
         for (const [shard, log] of logs) {
           onShard(shard, async () => {
             // Older entries of this shard (other isolates' commits) first, then ours.
@@ -307,10 +364,13 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     while (pending.length > 0) {
       let bytes = 0;
       let n = 0;
+      let keyed = 0;
       while (
         n < pending.length && n < MAX_BATCH_MESSAGES &&
-        (n === 0 || bytes + pending[n].bytes <= MAX_BATCH_BYTES)
+        (n === 0 || bytes + pending[n].bytes <= MAX_BATCH_BYTES) &&
+        (pending[n].idempotencyKey === undefined || keyed < MAX_BATCH_IDEMPOTENT)
       ) {
+        if (pending[n].idempotencyKey !== undefined) keyed++;
         bytes += pending[n].bytes;
         n++;
       }
@@ -335,7 +395,7 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
   }
 
   return {
-    publish(channel, data, opts = {}) {
+    publish(channel, data, opts: { from?: string; idempotencyKey?: string } = {}) {
       if (closed) return Promise.reject(new Error("Cannot publish: the bus is closed"));
       const bytes = sizeOf(data);
       if (bytes > MAX_MESSAGE_BYTES) {
@@ -346,7 +406,15 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
         );
       }
       return new Promise<BusMessage>((resolve, reject) => {
-        pending.push({ channel, data, from: opts.from, bytes, resolve, reject });
+        pending.push({
+          channel,
+          data,
+          from: opts.from,
+          idempotencyKey: opts.idempotencyKey,
+          bytes,
+          resolve,
+          reject,
+        });
         scheduleFlush();
       });
     },

@@ -185,3 +185,25 @@ Deno.test("[bus] without watch notifications (another process), the poll deliver
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("[bus] an idempotency key commits a publish once; repeats get its position", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const bus = await createKvBus({ kv, historyOf: policy() });
+  const got = collect(bus);
+  const first = await bus.publish("room:i", "hello", { idempotencyKey: "u1:m1" });
+  const again = await bus.publish("room:i", "hello", { idempotencyKey: "u1:m1" });
+  deepStrictEqual([again.offset, again.epoch], [first.offset, first.epoch]);
+  // Repeats inside one batch, and an unrelated key beside them.
+  const [a, b, c] = await Promise.all([
+    bus.publish("room:i", "x", { idempotencyKey: "u1:m2" }),
+    bus.publish("room:i", "x", { idempotencyKey: "u1:m2" }),
+    bus.publish("room:i", "y", { idempotencyKey: "u2:m2" }),
+  ]);
+  equal(a.offset, b.offset);
+  equal(c.offset, a.offset + 1);
+  await until(() => got.length === 3, "three distinct messages delivered");
+  deepStrictEqual(got.map((m) => m.data), ["hello", "x", "y"]);
+  equal(bus.stats().duplicates, 2);
+  equal(bus.stats().published, 3);
+  await bus.close();
+});

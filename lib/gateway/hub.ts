@@ -55,11 +55,15 @@ export interface PublishReceipt {
   deliveredTo?: number;
 }
 
-/** Receives client publishes that passed every check. */
+/**
+ * Receives client publishes that passed every check. `id` is the client's message id:
+ * a retry of the same publish carries the same id (make it idempotent per user + id).
+ */
 export type PublishHandler = (
   channel: ResolvedChannel & { channel: string },
   data: unknown,
   from: Principal,
+  id: string,
 ) => PublishReceipt | Promise<PublishReceipt>;
 
 /** Positions and history of channels (a bus engine provides them). */
@@ -617,7 +621,7 @@ export class Hub {
     let receipt: PublishReceipt;
     try {
       receipt = this.#options.onPublish
-        ? await this.#options.onPublish({ ...resolved, channel }, data, from)
+        ? await this.#options.onPublish({ ...resolved, channel }, data, from, id)
         : { deliveredTo: this.publish(channel, data, { from: from.userId }) };
     } catch (err) {
       this.#options.log?.error("publish failed", { channel, err });
