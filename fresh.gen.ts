@@ -15,6 +15,7 @@ import * as $login from "./routes/login.tsx";
 import * as $logout from "./routes/logout.ts";
 import * as $metrics from "./routes/metrics.ts";
 import * as $ConnectionStatus from "./islands/ConnectionStatus.tsx";
+import * as $Lobby from "./islands/Lobby.tsx";
 import * as $PriceBoard from "./islands/PriceBoard.tsx";
 import { type Manifest } from "$fresh/server.ts";
 
@@ -35,6 +36,7 @@ const manifest = {
   },
   islands: {
     "./islands/ConnectionStatus.tsx": $ConnectionStatus,
+    "./islands/Lobby.tsx": $Lobby,
     "./islands/PriceBoard.tsx": $PriceBoard,
   },
   baseUrl: import.meta.url,

@@ -36,6 +36,9 @@ export default function ConnectionStatus() {
       <span class="dot" aria-hidden="true"></span>
       {label}
       {detail && <small>{detail}</small>}
+      {state === "connected" && conn.rttMs.value !== null && (
+        <small data-testid="rtt">· {Math.round(conn.rttMs.value)} ms</small>
+      )}
     </span>
   );
 }

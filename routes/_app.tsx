@@ -12,6 +12,7 @@ export default function App({ Component, state, url }: PageProps<unknown, AppSta
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>Realtime · Deno</title>
         <link rel="stylesheet" href={asset("/styles.css")} />
+        <meta name="realtime-user" content={state.user?.userId ?? ""} />
       </head>
       <body>
         <header class="top">

@@ -1,4 +1,5 @@
 import type { Handlers, PageProps } from "$fresh/server.ts";
+import Lobby from "../islands/Lobby.tsx";
 import PriceBoard from "../islands/PriceBoard.tsx";
 import type { AppState } from "../lib/app/context.ts";
 import type { Quote } from "../lib/prices/types.ts";
@@ -6,13 +7,16 @@ import type { Quote } from "../lib/prices/types.ts";
 interface Data {
   symbols: string[];
   quotes: Record<string, Quote>;
+  /** The signed-in user's name, or null. */
+  user: string | null;
 }
 
 export const handler: Handlers<Data, AppState> = {
   GET(_req, ctx) {
     const board = ctx.state.services.board();
     const quotes = board?.quotes ?? {};
-    return ctx.render({ symbols: Object.keys(quotes).sort(), quotes });
+    const user = ctx.state.user && !ctx.state.user.anonymous ? ctx.state.user.name : null;
+    return ctx.render({ symbols: Object.keys(quotes).sort(), quotes, user });
   },
 };
 
@@ -24,6 +28,11 @@ export default function Markets({ data }: PageProps<Data>) {
         Simulated exchange feed · {data.symbols.length} pairs · updates live over WebSocket
       </p>
       <PriceBoard symbols={data.symbols} initial={data.quotes} />
+      {data.user ? <Lobby name={data.user} /> : (
+        <p class="muted lobby-hint">
+          <a href="/login">Sign in</a> to talk in the lobby.
+        </p>
+      )}
     </section>
   );
 }

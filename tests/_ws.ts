@@ -37,13 +37,25 @@ export interface TestSocket {
 /** Opens a WebSocket and waits for it to be open. */
 export async function openSocket(
   url: string,
-  options?: { protocols?: string[]; headers?: Record<string, string> },
+  options?: {
+    protocols?: string[];
+    headers?: Record<string, string>;
+    /** Answer server pings (default true); false to play a dead peer. */
+    autoPong?: boolean;
+  },
 ): Promise<TestSocket> {
   const socket = denoWebSocket(url, options);
   const queue: Record<string, unknown>[] = [];
   let wake: (() => void) | null = null;
   socket.onmessage = (e) => {
-    queue.push(JSON.parse(e.data));
+    const frame = JSON.parse(e.data);
+    // Answer the server's heartbeat like every client must; tests still see the ping.
+    if (
+      frame.type === "ping" && options?.autoPong !== false && socket.readyState === WebSocket.OPEN
+    ) {
+      socket.send('{"type":"pong"}');
+    }
+    queue.push(frame);
     wake?.();
   };
   const closed = new Promise<void>((resolve) => socket.addEventListener("close", () => resolve()));

@@ -134,7 +134,7 @@ Deno.test("[gateway] an oversized frame closes the socket with 1009", async () =
 
 Deno.test("[gateway] a client that never answers pings is closed with 4002", async () => {
   await withGateway({ pingIntervalMs: 100, pongTimeoutMs: 100 }, async ({ url }) => {
-    const ws = await openSocket(url);
+    const ws = await openSocket(url, { autoPong: false });
     await ws.next();
     ws.send({ type: "subscribe", channel: "prices:A" });
     await ws.next((f) => f.type === "ping", 3_000);

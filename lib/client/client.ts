@@ -1,57 +1,92 @@
 /**
  * The real-time client: one socket, a connection state machine, full-jitter reconnects,
- * and subscriptions that re-subscribe themselves after every reconnect.
+ * subscriptions that re-subscribe themselves after every reconnect, acknowledged
+ * publishes with an offline queue, in-band token refresh and RTT measurement.
  */
-import { shouldReconnect } from "../protocol/codes.ts";
-import type { ServerMessage } from "../protocol/messages.ts";
+import { CloseCode, shouldReconnect } from "../protocol/codes.ts";
+import type { ConnectedData, ServerMessage } from "../protocol/messages.ts";
 import { backoffDelay } from "./backoff.ts";
+import type { PublishError } from "./errors.ts";
+import { type ResolvedOptions, resolveOptions } from "./options.ts";
+import { Publisher, type SendOutcome } from "./publisher.ts";
+import { Pinger } from "./quality.ts";
+import { type Subscription, Subscriptions } from "./subscriptions.ts";
+import { TokenKeeper } from "./token.ts";
 import type {
   ClientOptions,
+  CodecName,
+  ConnectionQuality,
   ConnectionState,
+  PublishOptions,
+  PublishResult,
+  PublishSettlement,
   StateChange,
   SubscriptionHandlers,
   Timers,
   WebSocketLike,
 } from "./types.ts";
+import {
+  codecReady,
+  decodeFrame,
+  defaultCreateSocket,
+  encodeFrame,
+  frameTooLarge,
+  loadMsgpack,
+  negotiatedCodec,
+  type OutgoingMessage,
+  subprotocol,
+} from "./wire.ts";
+
+export type { Subscription } from "./subscriptions.ts";
 
 const OPEN = 1;
-
-const defaultTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as number),
-  now: () => Date.now(),
-};
-
-/** A live subscription; call `unsubscribe()` to stop it. */
-export interface Subscription {
-  readonly channel: string;
-  unsubscribe(): void;
-}
 
 type Listener = (change: StateChange) => void;
 
 /** A connection to the gateway. */
 export class RealtimeClient {
-  #options: ClientOptions;
+  #options: ResolvedOptions;
   #timers: Timers;
   #state: ConnectionState = "disconnected";
   #socket: WebSocketLike | null = null;
+  #codec: CodecName = "json";
+  /** The current socket received `connected`: publishes and refreshes may go. */
+  #established = false;
+  /** Bumped by every attempt and by `disconnect()`: async steps of older ones stop. */
+  #generation = 0;
   #retryTimer: unknown = null;
   #attempt = 0;
   #nextRetryAt: number | null = null;
   #listeners = new Set<Listener>();
-  #channels = new Map<string, Set<SubscriptionHandlers<unknown>>>();
-  /** Last position seen per channel: sent as `since` when re-subscribing. */
-  #positions = new Map<string, { epoch: string; offset: number }>();
-  /** Request id → channel, for subscribe requests awaiting their reply. */
-  #pending = new Map<string, string>();
-  #nextId = 0;
+  #subscriptions: Subscriptions;
+  #publisher: Publisher;
+  #tokens: TokenKeeper | null;
+  #pinger: Pinger;
   #heartbeat: { intervalMs: number; timeoutMs: number } | null = null;
   #deadLinkTimer: unknown = null;
+  #maxFrameBytes: number | null = null;
+  #connectedOnce = false;
+  #reconnects = 0;
+  #connectedSince: number | null = null;
+  #lastMessageAt: number | null = null;
 
   constructor(options: ClientOptions) {
-    this.#options = options;
-    this.#timers = options.timers ?? defaultTimers;
+    const o = this.#options = resolveOptions(options);
+    this.#timers = o.timers;
+    const send = (message: OutgoingMessage) => this.#send(message);
+    this.#subscriptions = new Subscriptions(send);
+    this.#publisher = new Publisher({
+      sendPublish: (id, channel, data) => this.#sendPublish(id, channel, data),
+      timers: o.timers,
+      random: o.random,
+    }, o);
+    this.#tokens = o.getToken
+      ? new TokenKeeper(o.getToken, {
+        timers: o.timers,
+        sendRefresh: (id, token) => this.#established && send({ type: "refresh", id, token }),
+      })
+      : null;
+    this.#pinger = new Pinger(o.timers, o.pingIntervalMs, (id) => send({ type: "ping", id }));
   }
 
   /** The current state. */
@@ -69,17 +104,48 @@ export class RealtimeClient {
     return this.#nextRetryAt;
   }
 
+  /** Publishes not yet settled (queued offline, in flight, or waiting to be resent). */
+  get pendingPublishes(): number {
+    return this.#publisher.size;
+  }
+
   /** Listens to state changes; returns a function that stops listening. */
   onStateChange(listener: Listener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** Opens the connection. Idempotent. */
+  /** Listens to publishes that finally failed; returns a function that stops listening. */
+  onPublishFailed(listener: (error: PublishError) => void): () => void {
+    return this.#publisher.onFailed(listener);
+  }
+
+  /**
+   * Listens to the outcome of every publish, including those restored from `storage`
+   * (whose promises are gone); returns a function that stops listening.
+   */
+  onPublishSettled(listener: (settlement: PublishSettlement) => void): () => void {
+    return this.#publisher.onSettled(listener);
+  }
+
+  /** RTT, reconnects and activity of the connection. */
+  quality(): ConnectionQuality {
+    return {
+      rttMs: this.#pinger.rttMs,
+      reconnects: this.#reconnects,
+      connectedSince: this.#connectedSince,
+      lastMessageAt: this.#lastMessageAt,
+    };
+  }
+
+  /**
+   * Opens the connection. Idempotent. While waiting to reconnect, retries at once
+   * (e.g. the browser came back online).
+   */
   connect(): void {
     if (this.#state === "connecting" || this.#state === "connected") return;
     if (this.#state === "reconnecting") {
-      // Skip the remaining wait (e.g. the browser came back online).
+      if (this.#retryTimer === null) return; // an attempt is under way
       this.#clearRetry();
       return this.#open();
     }
@@ -88,115 +154,141 @@ export class RealtimeClient {
     this.#open();
   }
 
-  /** Closes the connection and stops reconnecting. Idempotent. */
+  /** Closes the connection and stops reconnecting; unacknowledged publishes stay queued. */
   disconnect(): void {
+    this.#generation++;
     this.#clearRetry();
-    if (this.#deadLinkTimer !== null) this.#timers.clearTimeout(this.#deadLinkTimer);
-    this.#deadLinkTimer = null;
-    const socket = this.#socket;
-    this.#socket = null;
+    const socket = this.#teardown();
     if (socket) {
       socket.onclose = null;
-      socket.close(1000, "client disconnect");
+      socket.close(CloseCode.Normal, "client disconnect");
     }
     if (this.#state !== "disconnected") this.#setState("disconnected");
   }
 
   /** Subscribes to `channel`; survives reconnects. */
   subscribe<T>(channel: string, handlers: SubscriptionHandlers<T>): Subscription {
-    let set = this.#channels.get(channel);
-    const first = !set;
-    if (!set) this.#channels.set(channel, set = new Set());
-    const h = handlers as SubscriptionHandlers<unknown>;
-    set.add(h);
-    if (first) this.#sendSubscribe(channel);
-    return {
-      channel,
-      unsubscribe: () => {
-        const current = this.#channels.get(channel);
-        if (!current?.delete(h) || current.size > 0) return;
-        this.#channels.delete(channel);
-        this.#positions.delete(channel);
-        this.#send({ type: "unsubscribe", channel });
-      },
-    };
+    return this.#subscriptions.add(channel, handlers);
   }
 
+  /**
+   * Publishes `data` to `channel`. Resolves with where the server committed it (its
+   * `ack`); rejects with a `PublishError` when it finally fails (also emitted to
+   * `onPublishFailed`). While not connected, the publish waits in the queue.
+   */
+  publish<T>(channel: string, data: T, options?: PublishOptions): Promise<PublishResult> {
+    return this.#publisher.publish(channel, data, options);
+  }
+
+  /** Fails every unsettled publish with `cancelled` (e.g. on sign-out); returns how many. */
+  clearOutbox(): number {
+    return this.#publisher.clear();
+  }
+
+  /** One connection attempt: fetches a token / loads the codec first when needed. */
   #open(): void {
-    const create = this.#options.createSocket ?? ((url: string) => new WebSocket(url));
+    const generation = ++this.#generation;
+    const tokens = this.#tokens;
+    const codec = this.#options.codec;
+    if (!tokens?.needsFetch() && codecReady(codec)) {
+      return this.#createSocket(tokens?.current ?? undefined);
+    }
+    Promise.all([tokens?.forAttempt(), codecReady(codec) ? undefined : loadMsgpack()]).then(
+      ([token]) => {
+        if (generation === this.#generation) this.#createSocket(token);
+      },
+      () => {
+        if (generation === this.#generation) this.#scheduleReconnect();
+      },
+    );
+  }
+
+  #createSocket(token: string | undefined): void {
+    const create = this.#options.createSocket ?? defaultCreateSocket;
     let socket: WebSocketLike;
     try {
-      socket = create(this.#options.url);
+      socket = create(this.#options.url, token, [subprotocol(this.#options.codec)]);
     } catch {
       return this.#scheduleReconnect();
     }
+    socket.binaryType = "arraybuffer"; // binary frames as ArrayBuffer, decoded synchronously
     this.#socket = socket;
     socket.onopen = () => {
-      this.#attempt = 0;
-      this.#nextRetryAt = null;
-      this.#setState("connected");
-      this.#pending.clear();
-      for (const channel of this.#channels.keys()) this.#sendSubscribe(channel);
+      if (this.#socket === socket) this.#opened(socket);
     };
     socket.onmessage = (event) => {
-      if (typeof event.data === "string") this.#receive(event.data);
+      if (this.#socket === socket) this.#receive(event.data);
     };
     socket.onclose = (event) => {
-      if (this.#socket !== socket) return;
-      this.#socket = null;
-      if (shouldReconnect(event.code)) return this.#scheduleReconnect();
-      if (this.#deadLinkTimer !== null) this.#timers.clearTimeout(this.#deadLinkTimer);
-      this.#deadLinkTimer = null;
-      this.#setState("closed");
+      if (this.#socket === socket) this.#lost(event.code);
     };
     socket.onerror = () => {};
   }
 
-  #receive(frame: string): void {
-    let message: ServerMessage;
-    try {
-      message = JSON.parse(frame);
-    } catch {
-      return;
-    }
+  #opened(socket: WebSocketLike): void {
+    this.#codec = negotiatedCodec(socket, this.#options.codec);
+    this.#attempt = 0;
+    this.#nextRetryAt = null;
+    this.#connectedSince = this.#timers.now();
+    if (this.#connectedOnce) this.#reconnects++;
+    this.#connectedOnce = true;
+    this.#setState("connected");
+    this.#subscriptions.resubscribe();
+  }
+
+  /** The `connected` frame: the session is established. */
+  #onConnected(data: ConnectedData): void {
+    this.#heartbeat = data.heartbeat;
+    this.#maxFrameBytes = data.limits?.maxFrameBytes ?? null;
+    this.#established = true;
     this.#armDeadLink();
-    if (message.type === "message") {
-      if (message.offset !== undefined && message.epoch !== undefined) {
-        const seen = this.#positions.get(message.channel);
-        // A replay and the live stream may overlap by a message: deliver each offset once.
-        if (seen && seen.epoch === message.epoch && message.offset <= seen.offset) return;
-        this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
-      }
-      for (const h of this.#channels.get(message.channel) ?? []) h.onMessage(message.data);
-    } else if (message.type === "ping") {
-      this.#send({ type: "pong" });
-    } else if (message.type === "connected") {
-      this.#heartbeat = message.data.heartbeat;
-      this.#armDeadLink();
-    } else if (message.type === "subscribed") {
-      const { epoch, offset, recovered, snapshot } = message.data;
-      // Recovered: the replay that follows advances our position message by message.
-      // Otherwise the stream continues after the server's position.
-      if (epoch !== undefined && offset !== undefined && recovered !== true) {
-        this.#positions.set(message.channel, { epoch, offset });
-      }
-      for (const h of this.#channels.get(message.channel) ?? []) {
-        h.onSubscribed?.({ recovered });
-        if (recovered === false) h.onReset?.();
-        if (snapshot !== undefined) h.onSnapshot?.(snapshot);
-      }
-    } else if (message.type === "error" && message.id !== undefined) {
-      const channel = this.#pending.get(message.id);
-      this.#pending.delete(message.id);
-      if (channel === undefined) return;
-      // The server refused the subscription: it will not start existing by retrying.
-      const handlers = this.#channels.get(channel) ?? [];
-      this.#channels.delete(channel);
-      for (const h of handlers) h.onError?.(message.data);
+    this.#tokens?.connected(data.user?.expiresAt ?? null);
+    this.#pinger.start();
+    // After the re-subscribes (sent on open): queued publishes, in order.
+    this.#publisher.resume();
+  }
+
+  #receive(data: unknown): void {
+    const message = decodeFrame(data);
+    if (message === null) return;
+    this.#lastMessageAt = this.#timers.now();
+    this.#armDeadLink();
+    switch (message.type) {
+      case "message":
+        return this.#subscriptions.message(message);
+      case "ping":
+        this.#send({ type: "pong" });
+        return;
+      case "pong":
+        this.#pinger.pong(message.id);
+        return;
+      case "connected":
+        return this.#onConnected(message.data);
+      case "subscribed":
+        return this.#subscriptions.subscribed(message);
+      case "ack":
+        this.#publisher.ack(message.id, message.data);
+        return;
+      case "expiring":
+        return this.#tokens?.expiring(message.data.expiresAt);
+      case "refreshed":
+        this.#tokens?.refreshed(message.id, message.data.expiresAt);
+        return;
+      case "error":
+        return this.#error(message);
+      case "disconnect":
+        // Under `deno serve` the close code may be 1001: the frame tells the real reason.
+        if (message.data.code === CloseCode.TokenExpired) this.#tokens?.markStale();
+        return;
     }
-    if ("id" in message && message.id !== undefined && message.type !== "error") {
-      this.#pending.delete(message.id);
-    }
+  }
+
+  #error(message: Extract<ServerMessage, { type: "error" }>): void {
+    const { id, data } = message;
+    if (id === undefined) return;
+    if (this.#publisher.error(id, data)) return;
+    if (this.#tokens?.error(id, data)) return;
+    this.#subscriptions.refused(id, data);
   }
 
   /**
@@ -204,7 +296,7 @@ export class RealtimeClient {
    * for `intervalMs + timeoutMs`: drop the socket and reconnect.
    */
   #armDeadLink(): void {
-    if (this.#deadLinkTimer !== null) this.#timers.clearTimeout(this.#deadLinkTimer);
+    this.#timers.clearTimeout(this.#deadLinkTimer);
     this.#deadLinkTimer = null;
     const hb = this.#heartbeat;
     const socket = this.#socket;
@@ -212,16 +304,37 @@ export class RealtimeClient {
     this.#deadLinkTimer = this.#timers.setTimeout(() => {
       this.#deadLinkTimer = null;
       if (this.#socket !== socket) return;
-      this.#socket = null;
+      this.#lost(CloseCode.HeartbeatTimeout);
       socket.onclose = null;
-      socket.close(4002, "no ping from server");
-      this.#scheduleReconnect();
+      socket.close(CloseCode.HeartbeatTimeout, "no ping from server");
     }, hb.intervalMs + hb.timeoutMs);
   }
 
-  #scheduleReconnect(): void {
-    if (this.#deadLinkTimer !== null) this.#timers.clearTimeout(this.#deadLinkTimer);
+  /** The one path of a lost connection: reconnect, or stop on a terminal code. */
+  #lost(code: number): void {
+    const established = this.#established;
+    this.#teardown();
+    // A token the server refused (at the handshake, or expired) is never offered again.
+    if (code === CloseCode.TokenExpired || !established) this.#tokens?.markStale();
+    if (shouldReconnect(code)) return this.#scheduleReconnect();
+    this.#setState("closed");
+  }
+
+  /** Forgets the current socket: per-connection timers stop, publishes wait. */
+  #teardown(): WebSocketLike | null {
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#established = false;
+    this.#connectedSince = null;
+    this.#timers.clearTimeout(this.#deadLinkTimer);
     this.#deadLinkTimer = null;
+    this.#pinger.stop();
+    this.#tokens?.disconnected();
+    this.#publisher.suspend();
+    return socket;
+  }
+
+  #scheduleReconnect(): void {
     const delay = backoffDelay(
       this.#attempt,
       { minMs: this.#options.minReconnectDelayMs, maxMs: this.#options.maxReconnectDelayMs },
@@ -237,21 +350,31 @@ export class RealtimeClient {
   }
 
   #clearRetry(): void {
-    if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
+    this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
     this.#nextRetryAt = null;
   }
 
-  #sendSubscribe(channel: string): void {
-    if (this.#socket?.readyState !== OPEN) return;
-    const id = `s${++this.#nextId}`;
-    this.#pending.set(id, channel);
-    const since = this.#positions.get(channel);
-    this.#send({ type: "subscribe", id, channel, ...(since ? { since } : {}) });
+  #send(message: OutgoingMessage): boolean {
+    const socket = this.#socket;
+    if (socket?.readyState !== OPEN) return false;
+    socket.send(encodeFrame(this.#codec, message));
+    return true;
   }
 
-  #send(message: { type: string; id?: string; channel?: string; since?: unknown }): void {
-    if (this.#socket?.readyState === OPEN) this.#socket.send(JSON.stringify({ v: 1, ...message }));
+  #sendPublish(id: string, channel: string, data: unknown): SendOutcome {
+    const socket = this.#socket;
+    if (!this.#established || socket?.readyState !== OPEN) return "offline";
+    let frame: string | Uint8Array;
+    try {
+      frame = encodeFrame(this.#codec, { type: "publish", id, channel, data });
+    } catch {
+      return "unencodable";
+    }
+    const max = this.#maxFrameBytes;
+    if (max !== null && frameTooLarge(frame, max)) return "too_large";
+    socket.send(frame);
+    return "sent";
   }
 
   #setState(newState: ConnectionState): void {

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
-import { FakeSocket, ManualTimers } from "./_fakes.ts";
+import { fakeClient, FakeSocket, ManualTimers } from "./_fakes.ts";
 import { RealtimeClient } from "./client.ts";
 import type { StateChange } from "./types.ts";
 
@@ -254,4 +254,93 @@ Deno.test("[client] re-subscribes with its last position and drops duplicate off
   });
   deepStrictEqual(got.at(-1), "f3", "the new epoch's messages flow");
   deepStrictEqual(confirmations, [undefined, true, false]);
+});
+
+Deno.test("[client] unsubscribing while down sends nothing and is not re-subscribed", () => {
+  const { client, sockets, timers } = setup();
+  const sub = client.subscribe("prices:A", { onMessage: () => {} });
+  client.subscribe("prices:B", { onMessage: () => {} });
+  client.connect();
+  sockets[0].open();
+  sockets[0].serverClose(1006);
+  sub.unsubscribe();
+  timers.advance(1_000);
+  sockets[1].open();
+  deepStrictEqual(sockets[1].sent.map((m) => m.channel), ["prices:B"]);
+  equal(sockets[1].sent.some((m) => m.type === "unsubscribe"), false);
+});
+
+Deno.test("[client] a late error for an old subscribe does not drop the new one", () => {
+  const { client, last, establish } = fakeClient();
+  client.connect();
+  establish();
+  const got: unknown[] = [];
+  const errors: unknown[] = [];
+  client.subscribe("room:r", { onMessage: () => {} }).unsubscribe(); // s1
+  client.subscribe("room:r", { onMessage: (d) => got.push(d), onError: (e) => errors.push(e) }); // s2
+  last().message({
+    v: 1,
+    type: "error",
+    id: "s1",
+    data: { code: "internal", message: "Cannot subscribe", temporary: true },
+  });
+  last().message({ v: 1, type: "message", channel: "room:r", ts: 1, data: "still here" });
+  deepStrictEqual(got, ["still here"]);
+  deepStrictEqual(errors, []);
+});
+
+Deno.test("[client] a refused subscription's handle cannot unsubscribe its successor", () => {
+  const { client, last, establish } = fakeClient();
+  client.connect();
+  establish();
+  const refused = client.subscribe("room:r", { onMessage: () => {} });
+  last().message({
+    v: 1,
+    type: "error",
+    id: "s1",
+    data: { code: "forbidden", message: "Cannot subscribe", temporary: false },
+  });
+  const got: unknown[] = [];
+  client.subscribe("room:r", { onMessage: (d) => got.push(d) });
+  refused.unsubscribe();
+  equal(last().sent.some((m) => m.type === "unsubscribe"), false);
+  last().message({ v: 1, type: "message", channel: "room:r", ts: 1, data: 1 });
+  deepStrictEqual(got, [1]);
+});
+
+Deno.test("[client] connect() during an attempt under way opens no second socket", () => {
+  const { client, sockets, timers } = setup();
+  client.connect();
+  sockets[0].serverClose(1006);
+  timers.advance(1_000);
+  equal(sockets.length, 2, "the retry is connecting");
+  client.connect();
+  equal(sockets.length, 2);
+  sockets[1].open();
+  equal(client.state, "connected");
+});
+
+Deno.test("[client] frames of a socket already replaced are ignored", () => {
+  const { client, sockets } = setup();
+  const got: unknown[] = [];
+  client.subscribe("prices:A", { onMessage: (d) => got.push(d) });
+  client.connect();
+  sockets[0].open();
+  client.disconnect();
+  sockets[0].message({ v: 1, type: "message", channel: "prices:A", ts: 1, data: "late" });
+  sockets[0].serverClose(1006);
+  deepStrictEqual(got, []);
+  equal(client.state, "disconnected");
+  equal(sockets.length, 1, "no reconnect");
+});
+
+Deno.test("[client] disconnect() before the socket opened closes it and stays down", () => {
+  const { client, sockets, timers } = setup();
+  client.connect();
+  client.disconnect();
+  deepStrictEqual(sockets[0].closedWith, { code: 1000, reason: "client disconnect" });
+  sockets[0].open(); // a late open of the abandoned socket
+  equal(client.state, "disconnected");
+  timers.advance(60_000);
+  equal(sockets.length, 1);
 });

@@ -1,4 +1,5 @@
-/** Public types of the client SDK. */
+/** Public types of the client SDK. Defaults live in `options.ts` (`CLIENT_DEFAULTS`). */
+import type { ErrorCode } from "../protocol/codes.ts";
 
 /** Connection states. Changes go through one place and emit {@linkcode StateChange}. */
 export type ConnectionState =
@@ -14,10 +15,20 @@ export interface StateChange {
   newState: ConnectionState;
 }
 
+/** Wire formats: JSON text frames or MessagePack binary frames. */
+export type CodecName = "json" | "msgpack";
+
 /** The subset of the WebSocket API the client uses (browsers' and Deno's both fit). */
 export interface WebSocketLike {
   readonly readyState: number;
-  send(data: string): void;
+  /**
+   * The subprotocol the server chose (`""` for none). When present it decides the codec:
+   * a server that echoed no `realtime.v1.msgpack` is spoken to in JSON.
+   */
+  readonly protocol?: string;
+  /** Set to `"arraybuffer"` by the client so binary frames arrive as `ArrayBuffer`. */
+  binaryType?: "blob" | "arraybuffer";
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: ((ev: Event) => unknown) | null;
   onmessage: ((ev: MessageEvent) => unknown) | null;
@@ -25,11 +36,25 @@ export interface WebSocketLike {
   onerror: ((ev: Event) => unknown) | null;
 }
 
+/**
+ * Creates the socket of one connection attempt. `token` is the access token from
+ * `getToken` (undefined without it); `protocols` are the subprotocols to offer (the
+ * codec's, e.g. `realtime.v1.json`) — pass them on, or the server speaks JSON.
+ */
+export type CreateSocket = (url: string, token?: string, protocols?: string[]) => WebSocketLike;
+
 /** Timer functions, injectable for tests with a fake clock. */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
   now(): number;
+}
+
+/** Where the offline queue is persisted: browsers pass `localStorage`. */
+export interface OutboxStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
 }
 
 /** Callbacks of one channel subscription. */
@@ -53,7 +78,69 @@ export interface SubscriptionHandlers<T> {
   onError?(error: { code: string; message: string }): void;
 }
 
-/** Options of {@linkcode RealtimeClient}. */
+/** Where the server committed a publish (from its `ack`). */
+export interface PublishResult {
+  /** The message's offset in the channel's history. */
+  offset?: number;
+  /** The channel's epoch at that offset. */
+  epoch?: string;
+}
+
+/** An optimistic local change made by {@linkcode PublishOptions.optimistic}. */
+export interface Optimistic {
+  /** Called at once, when `publish()` is called. */
+  apply(): void;
+  /** Called if the publish finally fails (never after a success). */
+  rollback(): void;
+}
+
+/** Options of one `publish()`. */
+export interface PublishOptions {
+  /** A local change applied at once and rolled back if the publish finally fails. */
+  optimistic?: Optimistic;
+}
+
+/**
+ * Why a publish failed: a server error code (`forbidden`, `payload_too_large`,
+ * `rate_limited` after the last retry…) or one of the client's own:
+ * - `queue_full`: `maxQueue` publishes were already waiting for their ack;
+ * - `ack_timeout`: no ack after `publishRetries` resends, `ackTimeoutMs` each;
+ * - `frame_too_large`: the encoded frame exceeds the server's `maxFrameBytes`;
+ * - `cancelled`: dropped by `clearOutbox()`.
+ */
+export type PublishErrorCode =
+  | ErrorCode
+  | "queue_full"
+  | "ack_timeout"
+  | "frame_too_large"
+  | "cancelled";
+
+/** How a publish ended, emitted by `onPublishSettled` for every publish. */
+export type PublishSettlement =
+  | { id: string; channel: string; ok: true; result: PublishResult }
+  | { id: string; channel: string; ok: false; error: PublishFailure };
+
+/** The error of a failed publish (the `PublishError` class implements it). */
+export interface PublishFailure extends Error {
+  readonly code: PublishErrorCode;
+  readonly channel: string;
+  /** The publish id (the same on every resend). */
+  readonly id: string;
+}
+
+/** Connection quality, for status indicators. Times are `timers.now()` values. */
+export interface ConnectionQuality {
+  /** Round trip of the last answered client `ping`, ms; null until measured or when down. */
+  rttMs: number | null;
+  /** Successful reconnects since the client was created. */
+  reconnects: number;
+  /** When the current connection opened; null when not connected. */
+  connectedSince: number | null;
+  /** When the last frame from the server arrived; null before the first. */
+  lastMessageAt: number | null;
+}
+
+/** Options of {@linkcode RealtimeClient}. Every optional field has a default. */
 export interface ClientOptions {
   /** `ws:` / `wss:` URL of the gateway, e.g. `wss://example.com/api/ws`. */
   url: string;
@@ -61,8 +148,36 @@ export interface ClientOptions {
   minReconnectDelayMs?: number;
   /** Reconnect backoff cap, ms. Default 20 000. */
   maxReconnectDelayMs?: number;
-  /** Creates sockets; default `new WebSocket(url)`. */
-  createSocket?: (url: string) => WebSocketLike;
+  /**
+   * Creates sockets. Default `new WebSocket(url, protocols)`, plus a
+   * `bearer.<token>` subprotocol when `getToken` gave a token.
+   */
+  createSocket?: CreateSocket;
+  /** Wire format to offer (`realtime.v1.<codec>`). Default `"json"`. */
+  codec?: CodecName;
+  /**
+   * Returns a fresh access token. Without it (default) the connection uses what the
+   * socket carries (a cookie, headers set in `createSocket`) and never refreshes in band.
+   * With it: a token is fetched before connecting (again after a close 4003, when the
+   * known expiry is near, or when the last attempt failed before `connected`), passed to
+   * `createSocket`, and refreshed in band on `expiring` and 30 s before `expiresAt`.
+   */
+  getToken?: () => Promise<string>;
+  /** How long to wait for a publish's `ack` before resending it, ms. Default 10 000. */
+  ackTimeoutMs?: number;
+  /** Resends of one publish (after ack timeouts or temporary errors). Default 3. */
+  publishRetries?: number;
+  /**
+   * Publishes not yet acknowledged (queued offline or in flight) at most; one more
+   * fails with `queue_full`. Default 100.
+   */
+  maxQueue?: number;
+  /** Persists the offline queue (e.g. `localStorage`). Default none: in memory only. */
+  storage?: OutboxStorage;
+  /** Key of the persisted queue in `storage`. Default `"realtime:outbox"`. */
+  storageKey?: string;
+  /** Interval of the client's RTT `ping`, ms; 0 turns it off. Default 15 000. */
+  pingIntervalMs?: number;
   /** Timers; default the global ones and `Date.now`. */
   timers?: Timers;
   /** Random source for jitter; default `Math.random`. */

@@ -1,0 +1,108 @@
+/**
+ * Channel subscriptions of one client: handlers per channel, the last position seen
+ * per channel (sent as `since` when re-subscribing), and delivery of each offset once.
+ */
+import type { ErrorData, ServerMessage } from "../protocol/messages.ts";
+import type { OutgoingMessage } from "./wire.ts";
+import type { SubscriptionHandlers } from "./types.ts";
+
+/** A live subscription; call `unsubscribe()` to stop it. */
+export interface Subscription {
+  readonly channel: string;
+  unsubscribe(): void;
+}
+
+type Handlers = SubscriptionHandlers<unknown>;
+type Subscribed = Extract<ServerMessage, { type: "subscribed" }>;
+type Published = Extract<ServerMessage, { type: "message" }>;
+
+/** The subscriptions of one client; `send` returns false when nothing could be sent. */
+export class Subscriptions {
+  #send: (message: OutgoingMessage) => boolean;
+  #channels = new Map<string, Set<Handlers>>();
+  /** Last position seen per channel: sent as `since` when re-subscribing. */
+  #positions = new Map<string, { epoch: string; offset: number }>();
+  /** Request id → channel, for subscribe requests awaiting their reply. */
+  #pending = new Map<string, string>();
+  #nextId = 0;
+
+  constructor(send: (message: OutgoingMessage) => boolean) {
+    this.#send = send;
+  }
+
+  /** Adds handlers to `channel`; the first ones subscribe (now if connected). */
+  add<T>(channel: string, handlers: SubscriptionHandlers<T>): Subscription {
+    let set = this.#channels.get(channel);
+    const first = !set;
+    if (!set) this.#channels.set(channel, set = new Set());
+    const h = handlers as Handlers;
+    set.add(h);
+    if (first) this.#subscribe(channel);
+    return {
+      channel,
+      unsubscribe: () => {
+        const current = this.#channels.get(channel);
+        // Only the handlers of this very subscription: a refused one may be re-added.
+        if (current !== set || !current.delete(h) || current.size > 0) return;
+        this.#channels.delete(channel);
+        this.#positions.delete(channel);
+        for (const [id, c] of this.#pending) if (c === channel) this.#pending.delete(id);
+        this.#send({ type: "unsubscribe", channel });
+      },
+    };
+  }
+
+  /** A new connection: subscribe to every channel again, from the last position seen. */
+  resubscribe(): void {
+    this.#pending.clear();
+    for (const channel of this.#channels.keys()) this.#subscribe(channel);
+  }
+
+  /** Delivers a `message` frame, each offset of an epoch once. */
+  message(message: Published): void {
+    if (message.offset !== undefined && message.epoch !== undefined) {
+      const seen = this.#positions.get(message.channel);
+      // A replay and the live stream may overlap by a message: deliver each offset once.
+      if (seen && seen.epoch === message.epoch && message.offset <= seen.offset) return;
+      this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
+    }
+    for (const h of this.#channels.get(message.channel) ?? []) h.onMessage(message.data);
+  }
+
+  /** Handles a `subscribed` frame. */
+  subscribed(message: Subscribed): void {
+    if (message.id !== undefined) this.#pending.delete(message.id);
+    const { epoch, offset, recovered, snapshot } = message.data;
+    // Recovered: the replay that follows advances our position message by message.
+    // Otherwise the stream continues after the server's position.
+    if (epoch !== undefined && offset !== undefined && recovered !== true) {
+      this.#positions.set(message.channel, { epoch, offset });
+    }
+    for (const h of this.#channels.get(message.channel) ?? []) {
+      h.onSubscribed?.({ recovered });
+      if (recovered === false) h.onReset?.();
+      if (snapshot !== undefined) h.onSnapshot?.(snapshot);
+    }
+  }
+
+  /** Handles an `error` answering a subscribe; false when `id` is not a subscribe's. */
+  refused(id: string, error: ErrorData): boolean {
+    const channel = this.#pending.get(id);
+    if (channel === undefined) return false;
+    this.#pending.delete(id);
+    // The server refused the subscription: it will not start existing by retrying.
+    const handlers = this.#channels.get(channel) ?? [];
+    this.#channels.delete(channel);
+    this.#positions.delete(channel);
+    for (const h of handlers) h.onError?.(error);
+    return true;
+  }
+
+  #subscribe(channel: string): void {
+    const id = `s${this.#nextId + 1}`;
+    const since = this.#positions.get(channel);
+    if (!this.#send({ type: "subscribe", id, channel, ...(since ? { since } : {}) })) return;
+    this.#nextId++;
+    this.#pending.set(id, channel);
+  }
+}
