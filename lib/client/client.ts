@@ -331,6 +331,7 @@ export class RealtimeClient {
     this.#pinger.stop();
     this.#tokens?.disconnected();
     this.#publisher.suspend();
+    this.#subscriptions.disconnected();
     return socket;
   }
 

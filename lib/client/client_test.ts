@@ -344,3 +344,49 @@ Deno.test("[client] disconnect() before the socket opened closes it and stays do
   timers.advance(60_000);
   equal(sockets.length, 1);
 });
+
+Deno.test("[client] a subscription object reports its own state and position", () => {
+  const { client, sockets, timers } = setup();
+  const sub = client.subscribe<string>("room:s", { onMessage: () => {} });
+  equal(sub.state, "subscribing");
+  client.connect();
+  sockets[0].open();
+  sockets[0].message({
+    v: 1,
+    type: "connected",
+    data: { heartbeat: { intervalMs: 60_000, timeoutMs: 5_000 }, user: { expiresAt: null } },
+  });
+  const subscribeId = (sockets[0].sent.find((f) => f.type === "subscribe") as { id: string }).id;
+  sockets[0].message({
+    v: 1,
+    type: "subscribed",
+    id: subscribeId,
+    channel: "room:s",
+    data: { epoch: "e", offset: 3 },
+  });
+  equal(sub.state, "subscribed");
+  deepStrictEqual(sub.position, { epoch: "e", offset: 3 });
+  sockets[0].serverClose(1006);
+  equal(sub.state, "subscribing", "waiting to re-subscribe after a drop");
+  timers.advance(1_000);
+  const refused = client.subscribe<string>("nope:x", { onMessage: () => {} });
+  sub.unsubscribe();
+  equal(sub.state, "unsubscribed");
+  equal(sockets.length, 2, "reconnected");
+  sockets[1].open();
+  sockets[1].message({
+    v: 1,
+    type: "connected",
+    data: { heartbeat: { intervalMs: 60_000, timeoutMs: 5_000 }, user: { expiresAt: null } },
+  });
+  const sent = sockets[1].sent.find((f) => f.type === "subscribe" && f.channel === "nope:x") as {
+    id: string;
+  };
+  sockets[1].message({
+    v: 1,
+    type: "error",
+    id: sent.id,
+    data: { code: "unknown_channel", message: "no", temporary: false },
+  });
+  equal(refused.state, "refused");
+});

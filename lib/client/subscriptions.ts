@@ -6,9 +6,20 @@ import type { ErrorData, ServerMessage } from "../protocol/messages.ts";
 import type { OutgoingMessage } from "./wire.ts";
 import type { SubscriptionHandlers } from "./types.ts";
 
-/** A live subscription; call `unsubscribe()` to stop it. */
+/**
+ * A subscription's state: `subscribing` until the server confirms (again after every
+ * reconnect), `subscribed`, `refused` (the server said no; it will not retry), or
+ * `unsubscribed`.
+ */
+export type SubscriptionState = "subscribing" | "subscribed" | "refused" | "unsubscribed";
+
+/** A subscription; call `unsubscribe()` to stop it. */
 export interface Subscription {
   readonly channel: string;
+  /** Where it stands now. */
+  readonly state: SubscriptionState;
+  /** The last position delivered (sent as `since` on re-subscribe), or null. */
+  readonly position: { epoch: string; offset: number } | null;
   unsubscribe(): void;
 }
 
@@ -20,6 +31,10 @@ type Published = Extract<ServerMessage, { type: "message" }>;
 export class Subscriptions {
   #send: (message: OutgoingMessage) => boolean;
   #channels = new Map<string, Set<Handlers>>();
+  /** Confirmed channels (on the current connection). */
+  #confirmed = new Set<string>();
+  /** Channels the server refused. */
+  #refusedChannels = new Set<string>();
   /** Last position seen per channel: sent as `since` when re-subscribing. */
   #positions = new Map<string, { epoch: string; offset: number }>();
   /** Request id → channel, for subscribe requests awaiting their reply. */
@@ -37,24 +52,48 @@ export class Subscriptions {
     if (!set) this.#channels.set(channel, set = new Set());
     const h = handlers as Handlers;
     set.add(h);
-    if (first) this.#subscribe(channel);
+    if (first) {
+      this.#refusedChannels.delete(channel);
+      this.#subscribe(channel);
+    }
+    let unsubscribed = false;
+    // deno-lint-ignore no-this-alias
+    const subs = this;
     return {
       channel,
+      get state(): SubscriptionState {
+        if (unsubscribed) return "unsubscribed";
+        if (subs.#channels.get(channel) !== set) {
+          return subs.#refusedChannels.has(channel) ? "refused" : "unsubscribed";
+        }
+        return subs.#confirmed.has(channel) ? "subscribed" : "subscribing";
+      },
+      get position() {
+        return subs.#positions.get(channel) ?? null;
+      },
       unsubscribe: () => {
+        unsubscribed = true;
         const current = this.#channels.get(channel);
         // Only the handlers of this very subscription: a refused one may be re-added.
         if (current !== set || !current.delete(h) || current.size > 0) return;
         this.#channels.delete(channel);
         this.#positions.delete(channel);
+        this.#confirmed.delete(channel);
         for (const [id, c] of this.#pending) if (c === channel) this.#pending.delete(id);
         this.#send({ type: "unsubscribe", channel });
       },
     };
   }
 
+  /** The connection is gone: every subscription waits to be confirmed again. */
+  disconnected(): void {
+    this.#confirmed.clear();
+  }
+
   /** A new connection: subscribe to every channel again, from the last position seen. */
   resubscribe(): void {
     this.#pending.clear();
+    this.#confirmed.clear();
     for (const channel of this.#channels.keys()) this.#subscribe(channel);
   }
 
@@ -72,6 +111,7 @@ export class Subscriptions {
   /** Handles a `subscribed` frame. */
   subscribed(message: Subscribed): void {
     if (message.id !== undefined) this.#pending.delete(message.id);
+    if (this.#channels.has(message.channel)) this.#confirmed.add(message.channel);
     const { epoch, offset, recovered, snapshot } = message.data;
     // Recovered: the replay that follows advances our position message by message.
     // Otherwise the stream continues after the server's position.
@@ -94,6 +134,8 @@ export class Subscriptions {
     const handlers = this.#channels.get(channel) ?? [];
     this.#channels.delete(channel);
     this.#positions.delete(channel);
+    this.#confirmed.delete(channel);
+    this.#refusedChannels.add(channel);
     for (const h of handlers) h.onError?.(error);
     return true;
   }
