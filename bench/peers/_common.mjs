@@ -93,3 +93,24 @@ export function gc() {
 export function exitOnSignals() {
   for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => process.exit(0));
 }
+
+/** Node: answers `res` with a JSON body. */
+export function sendJson(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** Node: the request body as JSON, or null when it is not JSON. */
+export async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString());
+  } catch {
+    return null;
+  }
+}

@@ -4,14 +4,15 @@
 //   PORT=0 TOKEN=secret node --expose-gc bench/peers/socketio_server.mjs
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
-import { Buffer } from "node:buffer";
 import process from "node:process";
 import {
   envPort,
   exitOnSignals,
   gc,
   parsePublish,
+  readJson,
   runTicks,
+  sendJson,
   stats,
   tokenChecker,
 } from "./_common.mjs";
@@ -20,42 +21,23 @@ const { Server } = createRequire(new URL("../.peers/", import.meta.url))("socket
 
 const tokenOk = tokenChecker(process.env.TOKEN);
 
-function json(res, status, body) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-async function readJson(req) {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString());
-  } catch {
-    return null;
-  }
-}
-
 // Socket.IO takes over /socket.io/ and hands every other request to this handler.
 const server = createServer(async (req, res) => {
   const path = req.url.split("?", 1)[0];
   if (req.method === "POST" && path === "/publish") {
     const request = parsePublish(await readJson(req));
-    if (typeof request === "string") return json(res, 400, { error: request });
+    if (typeof request === "string") return sendJson(res, 400, { error: request });
     const ms = await runTicks(
       request,
       (channel, data) => io.to(channel).emit("message", { channel, data }),
     );
-    return json(res, 200, { ok: true, ms });
+    return sendJson(res, 200, { ok: true, ms });
   }
   if (req.method === "GET" && path === "/stats") {
-    return json(res, 200, stats(io.engine.clientsCount));
+    return sendJson(res, 200, stats(io.engine.clientsCount));
   }
-  if (req.method === "POST" && path === "/gc") return json(res, 200, gc());
-  json(res, 404, { error: "not found" });
+  if (req.method === "POST" && path === "/gc") return sendJson(res, 200, gc());
+  sendJson(res, 404, { error: "not found" });
 });
 
 const io = new Server(server, {

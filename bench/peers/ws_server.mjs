@@ -10,7 +10,9 @@ import {
   exitOnSignals,
   gc,
   parsePublish,
+  readJson,
   runTicks,
+  sendJson,
   stats,
   tokenChecker,
 } from "./_common.mjs";
@@ -64,35 +66,16 @@ wss.on("connection", (socket) => {
   });
 });
 
-function json(res, status, body) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-async function readJson(req) {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString());
-  } catch {
-    return null;
-  }
-}
-
 const server = createServer(async (req, res) => {
   const path = req.url.split("?", 1)[0];
   if (req.method === "POST" && path === "/publish") {
     const request = parsePublish(await readJson(req));
-    if (typeof request === "string") return json(res, 400, { error: request });
-    return json(res, 200, { ok: true, ms: await runTicks(request, publish) });
+    if (typeof request === "string") return sendJson(res, 400, { error: request });
+    return sendJson(res, 200, { ok: true, ms: await runTicks(request, publish) });
   }
-  if (req.method === "GET" && path === "/stats") return json(res, 200, stats(connections));
-  if (req.method === "POST" && path === "/gc") return json(res, 200, gc());
-  json(res, path === "/ws" ? 426 : 404, {
+  if (req.method === "GET" && path === "/stats") return sendJson(res, 200, stats(connections));
+  if (req.method === "POST" && path === "/gc") return sendJson(res, 200, gc());
+  sendJson(res, path === "/ws" ? 426 : 404, {
     error: path === "/ws" ? "upgrade required" : "not found",
   });
 });
