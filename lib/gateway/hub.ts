@@ -9,8 +9,6 @@ import type { Principal, UpgradeAuthenticator } from "../auth/types.ts";
 import {
   type ClientMessage,
   CloseCode,
-  type Codec,
-  type CodecName,
   CODECS,
   decodeClientFrame,
   ErrorCode,
@@ -22,7 +20,9 @@ import {
 import { Connection, type ConnectionInit } from "./connection.ts";
 import { DEFAULT_LIMITS, type GatewayLimits } from "./limits.ts";
 import type { Position, Recovery } from "../bus/engine.ts";
+import { byteLength, encoded, FrameCache } from "./frames.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.ts";
+import { Outbound } from "./outbound.ts";
 import { allowed, type Namespaces, resolveChannel, type ResolvedChannel } from "./namespaces.ts";
 import { Presence } from "./presence.ts";
 import type { Transport } from "./transport.ts";
@@ -72,9 +72,6 @@ export interface HistorySource {
   recover(channel: string, since: Position): Promise<Recovery>;
 }
 
-/** Live messages held for one connection while its subscription is being recovered. */
-const MAX_RECOVERY_BUFFER = 1_000;
-
 /** Options for {@linkcode Hub}. */
 export interface HubOptions {
   /** Identifies this isolate in `connected` frames, logs and status. */
@@ -117,36 +114,6 @@ const EXPIRY_NOTICE_MS = 60_000;
 const EXPIRY_GRACE_MS = 5_000;
 const STRIKE_WINDOW_MS = 10_000;
 
-/** An encoded frame and its size in bytes, computed once. */
-export interface Encoded {
-  frame: string | Uint8Array;
-  size: number;
-}
-
-function encoded(frame: string | Uint8Array): Encoded {
-  return { frame, size: byteLength(frame) };
-}
-
-/** Frames encoded at most once per codec, on first use. */
-class FrameCache {
-  #frames: Partial<Record<CodecName, Encoded>> = {};
-  constructor(readonly message: object) {}
-  for(codec: Codec): Encoded {
-    return this.#frames[codec.name] ??= encoded(codec.encode(this.message));
-  }
-}
-
-function byteLength(frame: string | Uint8Array | ArrayBuffer): number {
-  if (typeof frame !== "string") return frame.byteLength;
-  // Exact UTF-8 length without allocating: ASCII fast path.
-  let bytes = frame.length;
-  for (let i = 0; i < frame.length; i++) {
-    const c = frame.charCodeAt(i);
-    if (c > 0x7f) bytes += c > 0x7ff ? (c >= 0xd800 && c <= 0xdbff ? 1 : 2) : 1;
-  }
-  return bytes;
-}
-
 /** Connections, subscriptions and presence of one isolate. */
 export class Hub {
   readonly limits: Readonly<GatewayLimits>;
@@ -158,13 +125,13 @@ export class Hub {
   #byUser = new Map<string, Set<Connection>>();
   #byIp = new Map<string, number>();
   #subscribers = new Map<string, Set<Connection>>();
-  #behind = new Set<Connection>();
   #middlewares: Middleware[] = [];
   #nextId = 0;
   #errorsSent = 0;
   #anonymous = 0;
   #timers: ReturnType<typeof setInterval>[] = [];
-  #totals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  #totals = { messagesIn: 0, bytesIn: 0 };
+  #out: Outbound;
 
   constructor(options: HubOptions) {
     this.#options = options;
@@ -175,6 +142,12 @@ export class Hub {
       connections: () => this.#connections.size,
       subscriptions: () => this.stats().subscriptions,
       channels: () => this.#subscribers.size,
+    });
+    this.#out = new Outbound({
+      limits: this.limits,
+      metrics: this.metrics,
+      log: options.log,
+      disconnect: (conn, code, reason) => this.disconnect(conn, code, reason),
     });
   }
 
@@ -264,7 +237,7 @@ export class Hub {
     if (conn.principal.anonymous) this.#anonymous--;
     for (const channel of [...conn.channels]) this.#unsubscribe(conn, channel);
     conn.pending.clear();
-    this.#behind.delete(conn);
+    this.#out.forget(conn);
     this.metrics.disconnects.inc({ code: String(code) });
     this.#options.log?.debug("connection closed", { conn: conn.id, code });
   }
@@ -281,8 +254,8 @@ export class Hub {
         type: "disconnect",
         data: { code, reason, reconnect: shouldReconnect(code) },
       }));
-      this.#write(conn, notice);
-      this.#countOut("disconnect", 1, notice.size);
+      this.#out.write(conn, notice);
+      this.#out.countOut("disconnect", 1, notice.size);
     }
     this.closed(conn, code);
     conn.transport.close(code, reason);
@@ -559,11 +532,11 @@ export class Hub {
     for (const h of held) {
       if (h.offset !== undefined && h.offset <= last) continue;
       if (h.offset !== undefined) last = h.offset;
-      this.#write(conn, h.enc);
+      this.#out.write(conn, h.enc);
       bytes += h.enc.size;
       written++;
     }
-    this.#countOut("message", written, bytes);
+    this.#out.countOut("message", written, bytes);
     this.#joinPresence(conn, resolved, channel);
   }
 
@@ -723,7 +696,7 @@ export class Hub {
   sendToUser(userId: string, message: ServerMessage): number {
     const conns = this.#byUser.get(userId);
     if (!conns) return 0;
-    return this.#deliverAll(conns, message);
+    return this.#out.deliverAll(conns, message);
   }
 
   /** Sends a message to one connection by id; false when there is no such connection. */
@@ -736,7 +709,7 @@ export class Hub {
 
   /** Sends a message to every connection for which `filter` is true; returns how many. */
   broadcast(message: ServerMessage, filter: (conn: Connection) => boolean = () => true): number {
-    return this.#deliverAll([...this.#connections.values()].filter(filter), message);
+    return this.#out.deliverAll([...this.#connections.values()].filter(filter), message);
   }
 
   #fanout(
@@ -747,108 +720,14 @@ export class Hub {
   ): number {
     const subscribers = this.#subscribers.get(channel);
     if (!subscribers) return 0;
-    return this.#deliverAll(subscribers, message, mode === "latest" ? channel : undefined, {
+    return this.#out.deliverAll(subscribers, message, mode === "latest" ? channel : undefined, {
       channel,
       offset,
     });
   }
 
-  /**
-   * Delivers one message to many connections, encoded once per codec; metrics are
-   * counted once per call, not per connection. Returns how many it was handed to.
-   */
-  #deliverAll(
-    conns: Iterable<Connection>,
-    message: ServerMessage,
-    latestChannel?: string,
-    of?: { channel: string; offset?: number },
-  ): number {
-    const cache = new FrameCache(message);
-    let handed = 0;
-    let written = 0;
-    let bytes = 0;
-    // Copy: a slow-consumer disconnect removes from the set while we iterate.
-    for (const conn of [...conns]) {
-      const enc = cache.for(conn.codec);
-      const held = of && conn.recovering.size > 0 ? conn.recovering.get(of.channel) : undefined;
-      if (held) {
-        // The subscription is being recovered: keep it for after the replay (bounded).
-        if (held.length >= MAX_RECOVERY_BUFFER) {
-          this.disconnect(
-            conn,
-            CloseCode.SlowConsumer,
-            "slow consumer: too many messages during recovery",
-          );
-          continue;
-        }
-        held.push({ enc, offset: of!.offset });
-        handed++;
-        continue;
-      }
-      const result = this.#deliver(conn, enc, latestChannel);
-      if (result === "dropped") continue;
-      handed++;
-      if (result === "written") {
-        written++;
-        bytes += enc.size;
-      }
-    }
-    this.#countOut(message.type, written, bytes);
-    return handed;
-  }
-
-  #countOut(type: string, messages: number, bytes: number): void {
-    if (messages === 0) return;
-    this.metrics.messages.inc({ type, direction: "out" }, messages);
-    this.metrics.bytes.inc({ direction: "out" }, bytes);
-  }
-
-  /**
-   * Writes a frame unless the socket is behind. Behind = more than `maxBufferedBytes`
-   * waiting. Then a latest-value frame replaces any held-back frame of its channel
-   * (conflation), and anything else disconnects the slow consumer with 4001.
-   */
-  #deliver(
-    conn: Connection,
-    enc: Encoded,
-    latestChannel?: string,
-  ): "written" | "held" | "dropped" {
-    if (conn.closed) return "dropped";
-    if (conn.transport.bufferedAmount > this.limits.maxBufferedBytes) {
-      if (latestChannel !== undefined) {
-        if (conn.pending.has(latestChannel)) this.metrics.conflations.inc();
-        conn.pending.set(latestChannel, enc);
-        this.#behind.add(conn);
-        return "held";
-      }
-      this.metrics.slowConsumerCloses.inc();
-      this.#options.log?.info("slow consumer disconnected", {
-        conn: conn.id,
-        buffered: conn.transport.bufferedAmount,
-      });
-      this.disconnect(
-        conn,
-        CloseCode.SlowConsumer,
-        `slow consumer: more than ${this.limits.maxBufferedBytes} bytes waiting`,
-      );
-      return "dropped";
-    }
-    if (latestChannel !== undefined && conn.pending.size > 0) conn.pending.delete(latestChannel);
-    this.#write(conn, enc);
-    return "written";
-  }
-
-  #write(conn: Connection, enc: Encoded): void {
-    conn.messagesOut++;
-    conn.bytesOut += enc.size;
-    this.#totals.messagesOut++;
-    this.#totals.bytesOut += enc.size;
-    conn.transport.send(enc.frame);
-  }
-
   #send(conn: Connection, message: ServerMessage): void {
-    const enc = encoded(conn.codec.encode(message));
-    if (this.#deliver(conn, enc) === "written") this.#countOut(message.type, 1, enc.size);
+    this.#out.send(conn, message);
   }
 
   #sendError(conn: Connection, error: ProtocolError): void {
@@ -861,23 +740,7 @@ export class Hub {
 
   /** Sends held-back latest values to sockets that have drained below half the bound. */
   flush(): void {
-    const lowWater = this.limits.maxBufferedBytes / 2;
-    for (const conn of [...this.#behind]) {
-      if (conn.closed) {
-        this.#behind.delete(conn);
-        continue;
-      }
-      if (conn.transport.bufferedAmount > lowWater) continue;
-      this.#behind.delete(conn);
-      const frames = [...conn.pending.values()];
-      conn.pending.clear();
-      let bytes = 0;
-      for (const enc of frames) {
-        this.#write(conn, enc);
-        bytes += enc.size;
-      }
-      this.#countOut("message", frames.length, bytes);
-    }
+    this.#out.flush();
   }
 
   /**
@@ -925,13 +788,13 @@ export class Hub {
         conn.pingSentAt = now;
         conn.nextPingAt = now + this.limits.pingIntervalMs;
         const enc = ping.for(conn.codec);
-        if (this.#deliver(conn, enc) === "written") {
+        if (this.#out.deliver(conn, enc) === "written") {
           pings++;
           pingBytes += enc.size;
         }
       }
     }
-    this.#countOut("ping", pings, pingBytes);
+    this.#out.countOut("ping", pings, pingBytes);
   }
 
   // ---- introspection ---------------------------------------------------------------
@@ -946,9 +809,12 @@ export class Hub {
       users: this.#byUser.size,
       channels: this.#subscribers.size,
       subscriptions,
-      ...this.#totals,
+      messagesIn: this.#totals.messagesIn,
+      messagesOut: this.#out.totals.messagesOut,
+      bytesIn: this.#totals.bytesIn,
+      bytesOut: this.#out.totals.bytesOut,
       errorsSent: this.#errorsSent,
-      behind: this.#behind.size,
+      behind: this.#out.behind,
     };
   }
 
