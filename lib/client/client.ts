@@ -59,6 +59,8 @@ export class RealtimeClient {
   #nextRetryAt: number | null = null;
   #listeners = new Set<Listener>();
   #subscriptions: Subscriptions;
+  /** Temporary subscribe refusals per channel, for the retry backoff. */
+  #subscribeRetries = new Map<string, number>();
   #publisher: Publisher;
   #tokens: TokenKeeper | null;
   #pinger: Pinger;
@@ -265,6 +267,7 @@ export class RealtimeClient {
       case "connected":
         return this.#onConnected(message.data);
       case "subscribed":
+        this.#subscribeRetries.delete(message.channel);
         return this.#subscriptions.subscribed(message);
       case "ack":
         this.#publisher.ack(message.id, message.data);
@@ -288,7 +291,15 @@ export class RealtimeClient {
     if (id === undefined) return;
     if (this.#publisher.error(id, data)) return;
     if (this.#tokens?.error(id, data)) return;
-    this.#subscriptions.refused(id, data);
+    const refused = this.#subscriptions.refused(id, data);
+    if (refused && refused.retry !== undefined) {
+      // Temporary (rate limit, history unavailable): try again, backing off per channel.
+      const channel = refused.retry;
+      const attempt = (this.#subscribeRetries.get(channel) ?? 0) + 1;
+      this.#subscribeRetries.set(channel, attempt);
+      const delay = backoffDelay(attempt, { minMs: 1_000, maxMs: 30_000 }, this.#options.random);
+      this.#timers.setTimeout(() => this.#subscriptions.retry(channel), Math.max(250, delay));
+    }
   }
 
   /**

@@ -390,3 +390,50 @@ Deno.test("[client] a subscription object reports its own state and position", (
   });
   equal(refused.state, "refused");
 });
+
+Deno.test("[client] a temporary subscribe refusal is retried with backoff; a permanent one drops", () => {
+  const { client, sockets, timers } = setup(() => 0.5);
+  const errors: unknown[] = [];
+  const sub = client.subscribe<string>("room:t", {
+    onMessage: () => {},
+    onError: (e) => errors.push(e),
+  });
+  client.connect();
+  sockets[0].open();
+  sockets[0].message({
+    v: 1,
+    type: "connected",
+    data: { heartbeat: { intervalMs: 60_000, timeoutMs: 5_000 }, user: { expiresAt: null } },
+  });
+  const subscribes = () =>
+    sockets[0].sent.filter((f) => f.type === "subscribe" && f.channel === "room:t") as {
+      id: string;
+    }[];
+  equal(subscribes().length, 1);
+  sockets[0].message({
+    v: 1,
+    type: "error",
+    id: subscribes()[0].id,
+    data: {
+      code: "internal",
+      message: "Cannot subscribe to room:t: history unavailable, retry",
+      temporary: true,
+    },
+  });
+  equal(sub.state, "subscribing", "kept");
+  deepStrictEqual(errors, []);
+  timers.advance(999);
+  equal(subscribes().length, 1, "not before the backoff (0.5 × 2 s)");
+  timers.advance(1);
+  equal(subscribes().length, 2, "retried");
+  sockets[0].message({
+    v: 1,
+    type: "error",
+    id: subscribes()[1].id,
+    data: { code: "forbidden", message: "no", temporary: false },
+  });
+  equal(sub.state, "refused");
+  equal(errors.length, 1);
+  timers.advance(60_000);
+  equal(subscribes().length, 2, "no retry after a permanent refusal");
+});

@@ -125,11 +125,17 @@ export class Subscriptions {
     }
   }
 
-  /** Handles an `error` answering a subscribe; false when `id` is not a subscribe's. */
-  refused(id: string, error: ErrorData): boolean {
+  /**
+   * Handles an `error` answering a subscribe. A temporary one (rate limit, history
+   * unavailable) keeps the subscription and returns `{ retry: channel }` for the caller
+   * to subscribe again later (see {@linkcode retry}); a permanent one drops it and tells
+   * its handlers. Returns false when `id` is not a subscribe's.
+   */
+  refused(id: string, error: ErrorData): false | { retry?: string } {
     const channel = this.#pending.get(id);
     if (channel === undefined) return false;
     this.#pending.delete(id);
+    if (error.temporary && this.#channels.has(channel)) return { retry: channel };
     // The server refused the subscription: it will not start existing by retrying.
     const handlers = this.#channels.get(channel) ?? [];
     this.#channels.delete(channel);
@@ -137,7 +143,12 @@ export class Subscriptions {
     this.#confirmed.delete(channel);
     this.#refusedChannels.add(channel);
     for (const h of handlers) h.onError?.(error);
-    return true;
+    return {};
+  }
+
+  /** Subscribes to `channel` again after a temporary refusal, if it is still wanted. */
+  retry(channel: string): void {
+    if (this.#channels.has(channel) && !this.#confirmed.has(channel)) this.#subscribe(channel);
   }
 
   #subscribe(channel: string): void {
