@@ -137,6 +137,19 @@ Deno.test({
       const res = await fetch(`${par.origin}/`);
       equal(res.status, 200);
       match(await res.text(), /data-symbol="BTC-USD"/);
+      // Cluster views: every isolate's report, whichever isolate answers.
+      const cluster = await (await fetch(`${par.origin}/api/websocket/status?scope=cluster`))
+        .json();
+      deepStrictEqual(
+        cluster.isolates.map((i: { isolate: string }) => i.isolate).sort(),
+        [...servers].sort(),
+      );
+      equal(typeof cluster.totals.messagesOut, "number");
+      const metrics = await (await fetch(`${par.origin}/metrics?scope=cluster`)).text();
+      for (const id of servers) {
+        match(metrics, new RegExp(`realtime_connections\\{isolate="${id}"\\} \\d+`));
+      }
+      equal(metrics.match(/^# TYPE realtime_connections gauge$/gm)?.length, 1, "one family header");
       const acquired = par.output().match(/market lease acquired/g) ?? [];
       equal(acquired.length, 1, `one producer:\n${par.output()}`);
       // A message published on one isolate reaches the subscriber on the other, in order.

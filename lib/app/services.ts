@@ -20,7 +20,9 @@ import {
   runMarketProducer,
   watchBoard,
 } from "../prices/mod.ts";
+import { startReporter } from "./cluster.ts";
 import type { AppConfig } from "./config.ts";
+import { isolateStatus } from "./status.ts";
 import { createLogger, type Logger } from "./log.ts";
 
 /** The services routes use, reachable through `ctx.state.services`. */
@@ -202,6 +204,17 @@ export async function createServices(
     clearTimeout(timer);
   }
 
+  const startedAt = now();
+  const stopReporter = startReporter({
+    kv,
+    isolateId,
+    snapshot: () => ({
+      status: isolateStatus({ hub, bus, namespaces, isolateId, startedAt }),
+      metrics: hub.metrics.registry.render(),
+    }),
+    onError: (err) => log.warn("cluster report failed", { err }),
+  });
+
   let closed: Promise<void> | undefined;
   return {
     config,
@@ -214,12 +227,13 @@ export async function createServices(
     log,
     auth,
     isolateId,
-    startedAt: now(),
+    startedAt,
     board: () => latest,
     close() {
       closed ??= (async () => {
         stop.abort();
         hub.stop();
+        await stopReporter();
         await producer;
         await watcher;
         await bus.close();

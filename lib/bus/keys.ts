@@ -14,6 +14,7 @@
  * | `["bus", "h", channel, offset]` | `BusMessage`, with `expireIn`     | lib/bus/kv_bus.ts    |
  * | `["bus", "ptr", shard]`         | `{ seq }`, watched by every isolate | lib/bus/kv_bus.ts  |
  * | `["bus", "log", shard, seq]`    | `BusMessage[]` of one commit, `expireIn` | lib/bus/kv_bus.ts |
+ * | `["isolate", isolateId]`        | `IsolateReport` (status + metrics), `expireIn` | lib/app/cluster.ts |
  * | `["bus", "idem", key]`          | the position a publish was committed at, `expireIn` | lib/bus/kv_bus.ts |
  * | `["job", queue, id]`            | `JobRecord`: payload, attempts, `runAt`, claim | lib/bus/jobs_store.ts |
  * | `["job_due", queue, runAt, id]` | `1`; the index of jobs by `runAt` (a claim's expiry while running) | lib/bus/jobs_store.ts |
@@ -134,4 +135,14 @@ export function jobUndeliveredPrefix(queue: string): Deno.KvKey {
 /** A publish's idempotency key (e.g. `userId:messageId`) → where it was committed. */
 export function busIdempotencyKey(key: string): Deno.KvKey {
   return ["bus", "idem", key];
+}
+
+/** One isolate's latest status and metrics snapshot (expiring), for cluster-wide views. */
+export function isolateReportKey(isolateId: string): Deno.KvKey {
+  return ["isolate", isolateId];
+}
+
+/** The prefix of all isolate reports. */
+export function isolateReportPrefix(): Deno.KvKey {
+  return ["isolate"];
 }
