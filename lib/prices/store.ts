@@ -49,15 +49,3 @@ export async function* watchBoard(kv: Deno.Kv, signal: AbortSignal): AsyncGenera
     reader.releaseLock();
   }
 }
-
-/**
- * The quotes in `next` that are newer than in `prev` (all of them when `prev` is null).
- */
-export function changedQuotes(prev: PriceBoard | null, next: PriceBoard): Quote[] {
-  const out: Quote[] = [];
-  for (const [symbol, quote] of Object.entries(next.quotes)) {
-    const old = prev?.quotes[symbol];
-    if (!old || old.ts !== quote.ts || old.price !== quote.price) out.push(quote);
-  }
-  return out;
-}

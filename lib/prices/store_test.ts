@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
-import { changedQuotes, readBoard, watchBoard, writeQuotes } from "./store.ts";
+import { readBoard, watchBoard, writeQuotes } from "./store.ts";
 import type { Quote } from "./types.ts";
 
 function quote(symbol: string, price: number, ts: number): Quote {
@@ -26,17 +26,6 @@ Deno.test("[prices] the board merges writes and counts them", async () => {
   deepStrictEqual(Object.keys(board.quotes).sort(), ["A", "B"]);
   equal(board.quotes.A.price, 3);
   deepStrictEqual(await readBoard(kv), board);
-});
-
-Deno.test("[prices] changedQuotes lists only new or moved quotes", () => {
-  const prev = { seq: 1, ts: 1, quotes: { A: quote("A", 1, 1), B: quote("B", 2, 1) } };
-  const next = {
-    seq: 2,
-    ts: 2,
-    quotes: { A: quote("A", 1, 1), B: quote("B", 5, 2), C: quote("C", 9, 2) },
-  };
-  deepStrictEqual(changedQuotes(prev, next).map((q) => q.symbol), ["B", "C"]);
-  deepStrictEqual(changedQuotes(null, next).map((q) => q.symbol), ["A", "B", "C"]);
 });
 
 Deno.test("[prices] watchBoard yields the latest board and stops on abort", async () => {
