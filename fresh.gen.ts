@@ -6,14 +6,17 @@ import * as $_404 from "./routes/_404.tsx";
 import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
+import * as $account from "./routes/account.tsx";
+import * as $api_accounts from "./routes/api/accounts.ts";
 import * as $api_prices from "./routes/api/prices.ts";
 import * as $api_token from "./routes/api/token.ts";
 import * as $api_websocket_status from "./routes/api/websocket/status.ts";
 import * as $api_ws from "./routes/api/ws.ts";
 import * as $index from "./routes/index.tsx";
 import * as $login from "./routes/login.tsx";
-import * as $logout from "./routes/logout.ts";
+import * as $logout from "./routes/logout.tsx";
 import * as $metrics from "./routes/metrics.ts";
+import * as $signup from "./routes/signup.tsx";
 import * as $ConnectionStatus from "./islands/ConnectionStatus.tsx";
 import * as $Lobby from "./islands/Lobby.tsx";
 import * as $PriceBoard from "./islands/PriceBoard.tsx";
@@ -25,14 +28,17 @@ const manifest = {
     "./routes/_500.tsx": $_500,
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
+    "./routes/account.tsx": $account,
+    "./routes/api/accounts.ts": $api_accounts,
     "./routes/api/prices.ts": $api_prices,
     "./routes/api/token.ts": $api_token,
     "./routes/api/websocket/status.ts": $api_websocket_status,
     "./routes/api/ws.ts": $api_ws,
     "./routes/index.tsx": $index,
     "./routes/login.tsx": $login,
-    "./routes/logout.ts": $logout,
+    "./routes/logout.tsx": $logout,
     "./routes/metrics.ts": $metrics,
+    "./routes/signup.tsx": $signup,
   },
   islands: {
     "./islands/ConnectionStatus.tsx": $ConnectionStatus,

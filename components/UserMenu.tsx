@@ -9,17 +9,20 @@ export interface UserMenuProps {
 }
 
 /**
- * "Signed in as NAME · Sign out" (a form POST to /logout, so no link can sign anyone
- * out), or a "Sign in" link. A server component: no JavaScript in the browser.
+ * "Signed in as NAME · Account · Sign out" (a form POST to /logout, so no link can sign
+ * anyone out), or "Sign in · Sign up" links. A server component: no JavaScript in the
+ * browser.
  */
 export function UserMenu({ user, path = "/" }: UserMenuProps) {
   if (!user || user.anonymous) {
-    const href = path === "/" || path.startsWith("/login")
-      ? "/login"
-      : `/login?next=${encodeURIComponent(path)}`;
+    const back = path === "/" || path.startsWith("/login") || path.startsWith("/signup") ||
+      path.startsWith("/logout");
+    const next = back ? "" : `?next=${encodeURIComponent(path)}`;
     return (
       <div class="user-menu">
-        <a href={href}>Sign in</a>
+        <a href={`/login${next}`}>Sign in</a>
+        <span aria-hidden="true">·</span>
+        <a href={`/signup${next}`}>Sign up</a>
       </div>
     );
   }
@@ -28,6 +31,8 @@ export function UserMenu({ user, path = "/" }: UserMenuProps) {
       <span>
         Signed in as <strong data-testid="user-name">{user.name}</strong>
       </span>
+      <span aria-hidden="true">·</span>
+      <a href="/account">Account</a>
       <span aria-hidden="true">·</span>
       <form method="post" action="/logout">
         <button type="submit" class="link-button">Sign out</button>

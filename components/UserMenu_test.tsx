@@ -38,3 +38,14 @@ Deno.test("[auth] UserMenu: the name is escaped", () => {
   equal(html.includes("<script>"), false);
   match(html, /&lt;script>/);
 });
+
+Deno.test("[auth] UserMenu: Sign up next to Sign in; Account for a signed-in user", () => {
+  const anonymous = renderToString(<UserMenu user={null} path="/markets" />);
+  match(anonymous, /<a href="\/login\?next=%2Fmarkets">Sign in<\/a>/);
+  match(anonymous, /<a href="\/signup\?next=%2Fmarkets">Sign up<\/a>/);
+  equal(anonymous.includes('href="/account"'), false);
+  match(renderToString(<UserMenu user={null} path="/signup?next=%2Fx" />), /href="\/signup"/);
+  const signedIn = renderToString(<UserMenu user={DEMO} />);
+  match(signedIn, /<a href="\/account">Account<\/a>/);
+  equal(signedIn.includes("Sign up"), false);
+});

@@ -20,7 +20,12 @@ export default function ConnectionStatus() {
     return () => clearInterval(timer);
   }, []);
   if (!conn) {
-    return <span class="conn" data-state="connecting" role="status">connecting…</span>;
+    return (
+      <span class="conn" data-state="connecting">
+        <span class="dot" aria-hidden="true"></span>
+        <span role="status">connecting…</span>
+      </span>
+    );
   }
   const state = conn.offline.value && conn.state.value !== "connected"
     ? "offline"
@@ -31,10 +36,12 @@ export default function ConnectionStatus() {
   const detail = state === "reconnecting"
     ? ` · attempt ${conn.attempt.value}, ${seconds > 0 ? `next try in ${seconds} s` : "trying now"}`
     : "";
+  // Only the state is a live region: screen readers hear "reconnecting", "connected",
+  // not every tick of the countdown or every new round-trip time.
   return (
-    <span class="conn" data-state={state} role="status" aria-live="polite">
+    <span class="conn" data-state={state}>
       <span class="dot" aria-hidden="true"></span>
-      {label}
+      <span role="status" data-testid="conn-state">{label}</span>
       {detail && <small>{detail}</small>}
       {state === "connected" && conn.rttMs.value !== null && (
         <small data-testid="rtt">· {Math.round(conn.rttMs.value)} ms</small>

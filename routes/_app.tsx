@@ -10,7 +10,10 @@ export default function App({ Component, state, url }: PageProps<unknown, AppSta
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>Realtime · Deno</title>
+        <meta name="color-scheme" content="dark light" />
+        <title>Realtime</title>
+        <link rel="icon" href={asset("/favicon.svg")} type="image/svg+xml" />
+        <link rel="alternate icon" href="/favicon.ico" sizes="32x32" />
         <link rel="stylesheet" href={asset("/styles.css")} />
         <meta name="realtime-user" content={state.user?.userId ?? ""} />
       </head>

@@ -1,4 +1,5 @@
 import type { Handlers, PageProps } from "$fresh/server.ts";
+import { Head } from "$fresh/runtime.ts";
 import type { AppState } from "../lib/app/context.ts";
 import { readLoginForm, safeNextPath } from "../lib/auth/mod.ts";
 
@@ -50,6 +51,9 @@ export const handler: Handlers<LoginData, AppState> = {
 export default function Login({ data }: PageProps<LoginData>) {
   return (
     <section class="login">
+      <Head>
+        <title>Sign in · Realtime</title>
+      </Head>
       <h1>Sign in</h1>
       <form method="post" action="/login" class="login-form">
         <input type="hidden" name="next" value={data.next} />
@@ -77,6 +81,12 @@ export default function Login({ data }: PageProps<LoginData>) {
         </label>
         <button type="submit">Sign in</button>
       </form>
+      <p class="form-switch">
+        No account yet?{" "}
+        <a href={data.next === "/" ? "/signup" : `/signup?next=${encodeURIComponent(data.next)}`}>
+          Create one
+        </a>
+      </p>
     </section>
   );
 }

@@ -6,6 +6,7 @@
  * `.ci/run` installs Chromium, so in CI these tests always run.
  */
 import { type Browser, chromium } from "playwright-core";
+import { deadline } from "./_deadline.ts";
 
 /** Where Chromium lives; override with `CHROMIUM_PATH`. */
 export const CHROMIUM_PATH = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -28,6 +29,8 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
+    // A loaded machine starts Chromium slowly; past this, the launch fails and says so.
+    timeout: 60_000,
     args: [
       "--headless",
       "--no-sandbox",
@@ -42,7 +45,8 @@ export function launchBrowser(): Promise<Browser> {
 
 /**
  * Registers a browser test. It is ignored (and says why, once) when Chromium is missing.
- * The browser is launched before `fn` and closed after it, whatever `fn` does.
+ * The browser is launched before `fn` and closed after it, whatever `fn` does. Every
+ * playwright wait is bounded by its default timeout (30 s) unless a test sets another.
  */
 export function browserTest(name: string, fn: (browser: Browser) => Promise<void>): void {
   if (!HAS_CHROMIUM && !warned) {
@@ -62,7 +66,7 @@ export function browserTest(name: string, fn: (browser: Browser) => Promise<void
       try {
         await fn(browser);
       } finally {
-        await browser.close();
+        await deadline(browser.close(), 30_000, "Chromium to close");
       }
     },
   });

@@ -1,18 +1,33 @@
 /**
  * Runs the real application (`deno serve main.ts`) as a child process for end-to-end
  * tests, on a free port of 127.0.0.1 with an in-memory KV unless told otherwise.
+ *
+ * Use it only where the test is about processes (a restart, SIGKILL, shutdown, several
+ * isolates, what the process prints); for HTTP and WebSocket alone, `serveApp` of
+ * `tests/_app.ts` runs the same handler in the test's own process.
  */
+import { type Child, spawnChild } from "./_deadline.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
 /** A running server process. */
-export interface AppProcess {
+export interface AppProcess extends AsyncDisposable {
   /** `http://127.0.0.1:PORT` (no trailing slash). */
   origin: string;
   port: number;
+  /** The process id. */
+  pid: number;
   /** Everything the process printed so far. */
   output(): string;
-  /** Sends SIGTERM and waits for the process to exit. */
+  /**
+   * Waits for `pattern` in the output (bounded by `ms`, the error naming `what` and
+   * showing the output), e.g. a log line the test depends on.
+   */
+  waitForOutput(pattern: RegExp, ms: number, what: string): Promise<RegExpMatchArray>;
+  /**
+   * Sends SIGTERM and waits for the process to exit; SIGKILL after the grace period
+   * (`StartAppOptions.graceMs`). Then waits for its output pipes to close. Idempotent.
+   */
   stop(): Promise<void>;
   /** Sends SIGKILL (no clean-up at all) and waits for the process to exit. */
   kill(): Promise<void>;
@@ -26,8 +41,13 @@ export interface StartAppOptions {
   env?: Record<string, string>;
   /** Run `deno serve --parallel` with this many isolates (`DENO_JOBS`). */
   parallel?: number;
-  /** How long to wait for "Listening on", ms. Default 30 000. */
+  /** How long to wait for "Listening on", ms. Default 60 000 (a loaded machine bundles slowly). */
   timeoutMs?: number;
+  /**
+   * How long `stop()` lets the process exit after SIGTERM before SIGKILL, ms. Default
+   * 6 000: the app's own shutdown ends the process within 5 s (`lib/app/shutdown.ts`).
+   */
+  graceMs?: number;
 }
 
 /** Starts `deno serve -A main.ts` and resolves once it listens. */
@@ -44,62 +64,40 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppProces
     args.push("--parallel");
     env.DENO_JOBS = String(options.parallel);
   }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...args, "main.ts"],
+  const name = options.parallel
+    ? `the app (deno serve --parallel, ${options.parallel})`
+    : "the app";
+  const child: Child = spawnChild(Deno.execPath(), [...args, "main.ts"], {
     cwd: ROOT,
     env: { ...env, ...options.env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  let onText: (() => void) | null = null;
-  const decoder = new TextDecoder();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) {
-      text += decoder.decode(chunk, { stream: true });
-      onText?.();
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const exited = child.status;
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`Cannot start app: no "Listening on" within the timeout\n${text}`));
-    }, options.timeoutMs ?? 30_000);
-    const check = () => {
-      const m = text.match(/Listening on https?:\/\/[^:\s]+:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        onText = null;
-        resolve(Number(m[1]));
-      }
-    };
-    onText = check;
-    check();
-    exited.then((s) => {
-      clearTimeout(timer);
-      reject(new Error(`Cannot start app: exited with ${s.code}\n${text}`));
-    });
+    name,
   });
-  let stopped: Promise<void> | undefined;
-  const end = (signal: Deno.Signal) => {
-    stopped ??= (async () => {
-      try {
-        child.kill(signal);
-      } catch {
-        // already exited
-      }
-      await exited;
-      await pumps;
-    })();
-    return stopped;
+  let port: number;
+  try {
+    const [, listening] = await child.waitForOutput(
+      /Listening on https?:\/\/[^:\s]+:(\d+)/,
+      options.timeoutMs ?? 60_000,
+      `${name} to print "Listening on"`,
+    );
+    port = Number(listening);
+  } catch (err) {
+    await child.kill();
+    throw err;
+  }
+  const graceMs = options.graceMs ?? 6_000;
+  const stop = async () => {
+    await child.stop({ graceMs });
   };
   return {
     origin: `http://127.0.0.1:${port}`,
     port,
-    output: () => text,
-    stop: () => end("SIGTERM"),
-    kill: () => end("SIGKILL"),
+    pid: child.pid,
+    output: () => child.output(),
+    waitForOutput: (pattern, ms, what) => child.waitForOutput(pattern, ms, what),
+    stop,
+    async kill() {
+      await child.kill();
+    },
+    [Symbol.asyncDispose]: stop,
   };
 }

@@ -1,22 +1,24 @@
-/** The whole application over HTTP and WebSocket, run as `deno serve main.ts`. */
+/**
+ * The whole application over HTTP and WebSocket: in the test's process (the handler of
+ * `createHandler(manifest)` on a real port), and as `deno serve --parallel main.ts`.
+ */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { type AppProcess, startApp } from "./_server.ts";
+import { serveApp } from "./_app.ts";
+import { fetchWithin, waitFor } from "./_deadline.ts";
+import { DEMO_PASSWORD, demoToken } from "./_auth.ts";
+import { startApp } from "./_server.ts";
 import { openSocket, type TestSocket } from "./_ws.ts";
-
-let app: AppProcess | undefined;
-async function server(): Promise<AppProcess> {
-  return app ??= await startApp({ env: { MARKET_TICK_MS: "50" } });
-}
 
 Deno.test({
   name: "[app] end to end over HTTP and WebSocket",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const { origin } = await server();
+    const app = await serveApp({ env: { MARKET_TICK_MS: "50" } });
+    const { origin } = app;
     try {
       await t.step("/ server-renders every price in the first HTML", async () => {
-        const res = await fetch(`${origin}/`);
+        const res = await fetchWithin(`${origin}/`);
         equal(res.status, 200);
         match(res.headers.get("content-type") ?? "", /text\/html/);
         const html = await res.text();
@@ -32,13 +34,13 @@ Deno.test({
       });
 
       await t.step("unknown path → the 404 page with status 404", async () => {
-        const res = await fetch(`${origin}/no/such/page`);
+        const res = await fetchWithin(`${origin}/no/such/page`);
         equal(res.status, 404);
         match(await res.text(), /Page not found[\s\S]*\/no\/such\/page/);
       });
 
       await t.step("/api/ws without an upgrade → 400 with a one-line explanation", async () => {
-        const res = await fetch(`${origin}/api/ws`);
+        const res = await fetchWithin(`${origin}/api/ws`);
         equal(res.status, 400);
         const body = await res.text();
         equal(body.trim().split("\n").length, 1);
@@ -46,18 +48,20 @@ Deno.test({
       });
 
       await t.step("/api/prices returns the board", async () => {
-        const board = await (await fetch(`${origin}/api/prices`)).json();
+        const board = await (await fetchWithin(`${origin}/api/prices`)).json();
         ok(board.seq > 0);
         equal(Object.keys(board.quotes).length, 10);
       });
 
       await t.step("static files: ETag and 304", async () => {
-        const res = await fetch(`${origin}/styles.css`);
+        const res = await fetchWithin(`${origin}/styles.css`);
         equal(res.status, 200);
         await res.body?.cancel();
         const etag = res.headers.get("etag");
         ok(etag);
-        const again = await fetch(`${origin}/styles.css`, { headers: { "if-none-match": etag } });
+        const again = await fetchWithin(`${origin}/styles.css`, {
+          headers: { "if-none-match": etag },
+        });
         equal(again.status, 304);
         await again.body?.cancel();
       });
@@ -84,7 +88,7 @@ Deno.test({
         }
       });
     } finally {
-      await app?.stop();
+      await app.stop();
     }
   },
 });
@@ -102,22 +106,16 @@ Deno.test({
         KV_PATH: `${dir}/kv.sqlite`,
         LOG_LEVEL: "info",
         MARKET_TICK_MS: "50",
-        DEMO_PASSWORD: "demo-password-for-tests",
+        DEMO_PASSWORD,
       },
     });
+    const perIsolate = new Map<string, TestSocket>();
     try {
-      const tokenRes = await fetch(`${par.origin}/api/token`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: "demo", password: "demo-password-for-tests" }),
-      });
-      const { token } = await tokenRes.json();
+      const token = await demoToken(par.origin);
       // One signed-in socket per isolate. The kernel spreads connections over the isolates
       // (SO_REUSEPORT); an isolate still starting under load gets none yet, so keep trying.
       const servers = new Set<string>();
-      const perIsolate = new Map<string, TestSocket>();
-      for (let i = 0; i < 40 && servers.size < 2; i++) {
-        if (i >= 8) await new Promise((r) => setTimeout(r, 100));
+      await waitFor(async () => {
         const ws = await openSocket(`${par.origin.replace("http", "ws")}/api/ws`, {
           headers: { authorization: `Bearer ${token}` },
         });
@@ -125,27 +123,33 @@ Deno.test({
         servers.add(server);
         if (perIsolate.has(server)) {
           await ws.close();
-          continue;
+          return false;
         }
         perIsolate.set(server, ws);
         ws.send({ type: "subscribe", channel: "prices:BTC-USD" });
         equal((await ws.take((f) => f.type === "message")).channel, "prices:BTC-USD");
         ws.send({ type: "subscribe", channel: "presence:cross" });
         await ws.take((f) => f.type === "subscribed" && f.channel === "presence:cross");
-      }
+        return servers.size === 2;
+      }, {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        what: "a connection on each of the two isolates",
+        detail: () => `isolates ${[...servers]}; output:\n${par.output()}`,
+      });
       equal(servers.size, 2, `connections landed on both isolates:\n${par.output()}`);
-      const res = await fetch(`${par.origin}/`);
+      const res = await fetchWithin(`${par.origin}/`);
       equal(res.status, 200);
       match(await res.text(), /data-symbol="BTC-USD"/);
       // Cluster views: every isolate's report, whichever isolate answers.
-      const cluster = await (await fetch(`${par.origin}/api/websocket/status?scope=cluster`))
+      const cluster = await (await fetchWithin(`${par.origin}/api/websocket/status?scope=cluster`))
         .json();
       deepStrictEqual(
         cluster.isolates.map((i: { isolate: string }) => i.isolate).sort(),
         [...servers].sort(),
       );
       equal(typeof cluster.totals.messagesOut, "number");
-      const metrics = await (await fetch(`${par.origin}/metrics?scope=cluster`)).text();
+      const metrics = await (await fetchWithin(`${par.origin}/metrics?scope=cluster`)).text();
       for (const id of servers) {
         match(metrics, new RegExp(`realtime_connections\\{isolate="${id}"\\} \\d+`));
       }
@@ -164,8 +168,8 @@ Deno.test({
         );
       }
       deepStrictEqual(got, Array.from({ length: 20 }, (_, i) => i + 1));
-      for (const ws of perIsolate.values()) await ws.close();
     } finally {
+      for (const ws of perIsolate.values()) await ws.close();
       await par.stop();
       await Deno.remove(dir, { recursive: true });
     }

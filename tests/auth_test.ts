@@ -1,7 +1,12 @@
-/** Sign-in, sessions, tokens and the Origin policy through the real app (`deno serve main.ts`). */
+/**
+ * Sign-in, sessions, tokens and the Origin policy through the real app: its handler in
+ * process over HTTP, and `deno serve main.ts` for what the process prints.
+ */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { decodeJwt } from "jose";
-import { type AppProcess, startApp } from "./_server.ts";
+import { serveApp } from "./_app.ts";
+import { fetchWithin } from "./_deadline.ts";
+import { startApp } from "./_server.ts";
 
 const DEMO_PASSWORD = "demo-password-for-tests";
 /** Test-only work factor (PBKDF2_ITERATIONS) so logins are fast. */
@@ -20,7 +25,7 @@ function sessionCookie(res: Response): string {
 }
 
 async function login(origin: string, password = DEMO_PASSWORD, username = "demo") {
-  return await fetch(`${origin}/login`, {
+  return await fetchWithin(`${origin}/login`, {
     method: "POST",
     body: form({ username, password, next: "/?from=login" }),
     redirect: "manual",
@@ -34,7 +39,7 @@ async function postToken(
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (init.cookie) headers.cookie = init.cookie;
   if (init.origin) headers.origin = init.origin;
-  return await fetch(`${origin}/api/token`, {
+  return await fetchWithin(`${origin}/api/token`, {
     method: "POST",
     headers,
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
@@ -46,11 +51,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const app: AppProcess = await startApp({ env: { DEMO_PASSWORD, ...FAST } });
+    const app = await serveApp({ env: { DEMO_PASSWORD, ...FAST } });
     const { origin } = app;
     try {
       await t.step("GET /login renders the form and keeps a same-site next", async () => {
-        const res = await fetch(`${origin}/login?next=%2Fmarkets%3Fx%3D1`);
+        const res = await fetchWithin(`${origin}/login?next=%2Fmarkets%3Fx%3D1`);
         equal(res.status, 200);
         equal(res.headers.get("cache-control"), "no-store");
         const html = await res.text();
@@ -58,9 +63,10 @@ Deno.test({
         match(html, /name="username"/);
         match(html, /type="password" name="password"/);
         match(html, /name="next" value="\/markets\?x=1"/);
-        const evil = await (await fetch(`${origin}/login?next=https%3A%2F%2Fevil.example`)).text();
+        const evil = await (await fetchWithin(`${origin}/login?next=https%3A%2F%2Fevil.example`))
+          .text();
         match(evil, /name="next" value="\/"/);
-        const slashes = await (await fetch(`${origin}/login?next=%2F%2Fevil.example`)).text();
+        const slashes = await (await fetchWithin(`${origin}/login?next=%2F%2Fevil.example`)).text();
         match(slashes, /name="next" value="\/"/);
       });
 
@@ -91,7 +97,7 @@ Deno.test({
       });
 
       await t.step("a cross-site POST is refused with 403", async () => {
-        const res = await fetch(`${origin}/login`, {
+        const res = await fetchWithin(`${origin}/login`, {
           method: "POST",
           headers: { origin: "https://evil.example" },
           body: form({ username: "demo", password: DEMO_PASSWORD }),
@@ -100,7 +106,7 @@ Deno.test({
         equal(res.status, 403);
         equal(res.headers.get("set-cookie"), null);
         match(await res.text(), /sent from another site/);
-        const same = await fetch(`${origin}/login`, {
+        const same = await fetchWithin(`${origin}/login`, {
           method: "POST",
           headers: { origin },
           body: form({ username: "demo", password: DEMO_PASSWORD }),
@@ -154,16 +160,16 @@ Deno.test({
 
       await t.step("/ with the cookie shows who is signed in", async () => {
         const cookie = sessionCookie(await login(origin));
-        const html = await (await fetch(`${origin}/`, { headers: { cookie } })).text();
+        const html = await (await fetchWithin(`${origin}/`, { headers: { cookie } })).text();
         match(html, /Signed in as <strong[^>]*>demo<\/strong>/);
         match(html, /<form method="post" action="\/logout"/);
-        const anonymous = await (await fetch(`${origin}/`)).text();
+        const anonymous = await (await fetchWithin(`${origin}/`)).text();
         match(anonymous, /<a href="\/login">Sign in<\/a>/);
       });
 
-      await t.step("POST /logout ends the session; GET /logout is 405", async () => {
+      await t.step("POST /logout ends the session; GET /logout only asks", async () => {
         const cookie = sessionCookie(await login(origin));
-        const res = await fetch(`${origin}/logout`, {
+        const res = await fetchWithin(`${origin}/logout`, {
           method: "POST",
           headers: { cookie, origin },
           redirect: "manual",
@@ -174,10 +180,10 @@ Deno.test({
         const after = await postToken(origin, { cookie });
         equal(after.status, 401);
         equal((await after.json()).error.code, "invalid_session");
-        const get = await fetch(`${origin}/logout`);
-        equal(get.status, 405);
-        await get.body?.cancel();
-        const crossSite = await fetch(`${origin}/logout`, {
+        const get = await fetchWithin(`${origin}/logout`, { headers: { cookie } });
+        equal(get.status, 200, "GET /logout is a page that never signs out by itself");
+        match(await get.text(), /You are not signed in/);
+        const crossSite = await fetchWithin(`${origin}/logout`, {
           method: "POST",
           headers: { origin: "https://evil.example" },
           redirect: "manual",

@@ -4,6 +4,7 @@
  * in order, none lost, none duplicated.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { deadline, waitFor } from "./_deadline.ts";
 
 interface Received {
   channel: string;
@@ -11,6 +12,9 @@ interface Received {
   tag: string;
   latencyMs: number;
 }
+
+/** How long one request to a worker may take (a burst of 1 000 publishes included), ms. */
+const ASK_MS = 30_000;
 
 function spawn(): { worker: Worker; ask: <T>(msg: Record<string, unknown>) => Promise<T> } {
   const worker = new Worker(new URL("./fixtures/bus_worker.ts", import.meta.url), {
@@ -24,12 +28,15 @@ function spawn(): { worker: Worker; ask: <T>(msg: Record<string, unknown>) => Pr
   };
   return {
     worker,
-    ask: <T>(msg: Record<string, unknown>) =>
-      new Promise<T>((resolve) => {
-        const id = ++next;
+    ask: <T>(msg: Record<string, unknown>) => {
+      const id = ++next;
+      const answer = new Promise<T>((resolve) => {
         waiting.set(id, resolve as (v: unknown) => void);
         worker.postMessage({ ...msg, id });
-      }),
+      });
+      return deadline(answer, ASK_MS, `the worker's answer to ${msg.kind}`)
+        .finally(() => waiting.delete(id));
+    },
   };
 }
 
@@ -58,12 +65,16 @@ Deno.test({
         received: Received[];
         stats: { commits: number; maxBatch: number; published: number };
       }[] = [];
-      const deadline = Date.now() + 10_000;
-      do {
-        await new Promise((r) => setTimeout(r, 50));
+      await waitFor(async () => {
         reports = [];
         for (const w of isolates) reports.push(await w.ask({ kind: "report" }));
-      } while (reports.some((r) => r.received.length < 3_000) && Date.now() < deadline);
+        return reports.every((r) => r.received.length >= 3_000);
+      }, {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: "every isolate to receive 3 000 messages",
+        detail: () => `received ${reports.map((r) => r.received.length)}`,
+      });
       for (const [n, report] of reports.entries()) {
         equal(report.received.length, 3_000, `isolate ${n} received everything, once`);
         for (const channel of channels) {
@@ -96,10 +107,9 @@ Deno.test({
           } ms (burst, not a benchmark)`,
       );
     } finally {
-      for (const w of isolates) {
-        await w.ask({ kind: "stop" });
-        w.worker.terminate();
-      }
+      // Each stop is bounded; the workers are terminated whatever their answer.
+      await Promise.allSettled(isolates.map((w) => w.ask({ kind: "stop" })));
+      for (const w of isolates) w.worker.terminate();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -1,10 +1,13 @@
 /**
  * The dashboard in a real Chromium: server-rendered prices, live updates without reload,
- * and the connection indicator across a server stop and restart.
+ * the connection indicator across a server process stop and restart, and signing in
+ * (against the app in process).
  */
 import { equal, ok } from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { browserTest } from "./_browser.ts";
+import { serveApp } from "./_app.ts";
+import { fetchWithin, waitFor } from "./_deadline.ts";
 import { startApp } from "./_server.ts";
 
 async function priceTexts(page: Page): Promise<string[]> {
@@ -56,13 +59,13 @@ browserTest("[e2e] live prices and the connection indicator across a restart", a
 browserTest(
   "[e2e] sign in: the header shows the user and the socket is authenticated",
   async (browser) => {
-    const app = await startApp({ env: { DEMO_PASSWORD: "demo-password-for-tests" } });
+    const app = await serveApp({ env: { DEMO_PASSWORD: "demo-password-for-tests" } });
     const page = await browser.newPage();
     try {
       await page.goto(`${app.origin}/`);
       equal(await page.textContent(".user-menu a"), "Sign in");
       await page.waitForSelector(".conn[data-state=connected]", { timeout: 5_000 });
-      equal((await (await fetch(`${app.origin}/api/websocket/status`)).json()).anonymous, 1);
+      equal((await (await fetchWithin(`${app.origin}/api/websocket/status`)).json()).anonymous, 1);
       await page.click(".user-menu a");
       await page.fill("input[name=username]", "demo");
       await page.fill("input[name=password]", "demo-password-for-tests");
@@ -74,12 +77,15 @@ browserTest(
       await page.waitForSelector(".conn[data-state=connected]", { timeout: 5_000 });
       // The previous page's socket may take a moment to be closed on the server.
       let status = { connections: 0, anonymous: -1 };
-      for (let i = 0; i < 40; i++) {
-        status = await (await fetch(`${app.origin}/api/websocket/status`)).json();
-        if (status.connections === 1) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      equal(status.connections, 1);
+      await waitFor(async () => {
+        status = await (await fetchWithin(`${app.origin}/api/websocket/status`)).json();
+        return status.connections === 1;
+      }, {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+        what: "the signed-out page's socket to be closed on the server",
+        detail: () => JSON.stringify(status),
+      });
       equal(status.anonymous, 0, "the page's socket carries the session cookie");
       await waitForPriceChange(page, 3_000);
       await Promise.all([page.waitForURL(`${app.origin}/`), page.click(".user-menu button")]);

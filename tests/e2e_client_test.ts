@@ -6,14 +6,14 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { DEMO_PASSWORD, demoToken } from "./_auth.ts";
 import { browserTest } from "./_browser.ts";
-import { startApp } from "./_server.ts";
+import { serveApp } from "./_app.ts";
 import { openSocket } from "./_ws.ts";
 
 browserTest(
   "[e2e] offline and back: missed messages recovered, an offline send delivered once",
   async (browser) => {
     const dir = await Deno.makeTempDir();
-    const app = await startApp({ env: { DEMO_PASSWORD, KV_PATH: `${dir}/kv.sqlite` } });
+    const app = await serveApp({ env: { DEMO_PASSWORD, KV_PATH: `${dir}/kv.sqlite` } });
     const context = await browser.newContext();
     const page = await context.newPage();
     try {
@@ -70,11 +70,10 @@ browserTest(
         undefined,
         { timeout: 15_000 },
       );
-      const items = await page.$$eval(
-        "[data-testid=lobby-messages] li",
+      const texts = await page.$$eval(
+        "[data-testid=lobby-messages] li[data-offset] .lobby-text",
         (els) => els.map((e) => e.textContent ?? ""),
       );
-      const texts = items.map((t) => t.replace(/^(demo|bot)\s*/, ""));
       deepStrictEqual(texts.filter((t) => t === "before" || t.startsWith("missed")), [
         "before",
         "missed 1",

@@ -7,7 +7,8 @@ import { decode, encode } from "@msgpack/msgpack";
 import type { AuthResult, Principal } from "../lib/auth/types.ts";
 import { acceptUpgrade, createAdmission, type GatewayLimits, Hub } from "../lib/gateway/mod.ts";
 import { TEST_NAMESPACES } from "../lib/gateway/_test_util.ts";
-import { denoWebSocket, openSocket } from "./_ws.ts";
+import { deadline, fetchWithin, waitFor } from "./_deadline.ts";
+import { closeOf, denoWebSocket, opened, openOrRefused, openSocket } from "./_ws.ts";
 
 const alice: Principal = {
   userId: "alice",
@@ -64,12 +65,8 @@ async function withGateway(
     hub.closeAll(4000, "test over");
     hub.stop();
     ac.abort();
-    await server.finished;
+    await deadline(server.finished, 10_000, "the gateway's server to finish");
   }
-}
-
-function closeOf(ws: WebSocket): Promise<CloseEvent> {
-  return new Promise((resolve) => ws.addEventListener("close", (e) => resolve(e), { once: true }));
 }
 
 Deno.test("[gateway] MessagePack is negotiated through Sec-WebSocket-Protocol", async () => {
@@ -77,16 +74,16 @@ Deno.test("[gateway] MessagePack is negotiated through Sec-WebSocket-Protocol", 
     const ws = new WebSocket(url, ["realtime.v1.msgpack"]);
     ws.binaryType = "arraybuffer";
     const frames: Record<string, unknown>[] = [];
-    let wake = () => {};
+    const two = Promise.withResolvers<void>();
     ws.onmessage = (e) => {
       ok(e.data instanceof ArrayBuffer, "binary frames");
       frames.push(decode(new Uint8Array(e.data)) as Record<string, unknown>);
-      wake();
+      if (frames.length >= 2) two.resolve();
     };
-    await new Promise((r) => ws.onopen = r);
+    await opened(ws);
     equal(ws.protocol, "realtime.v1.msgpack");
     ws.send(encode({ type: "ping", id: "m" }));
-    while (frames.length < 2) await new Promise<void>((r) => wake = r);
+    await deadline(two.promise, 10_000, "the connected frame and the pong");
     equal(frames[0].type, "connected");
     equal((frames[0].data as { codec: string }).codec, "msgpack");
     deepStrictEqual(frames[1], { v: 1, type: "pong", id: "m" });
@@ -99,7 +96,7 @@ Deno.test("[gateway] MessagePack is negotiated through Sec-WebSocket-Protocol", 
 Deno.test("[gateway] refused upgrades are HTTP errors with a JSON reason", async () => {
   await withGateway({}, async ({ port }) => {
     const request = (headers: Record<string, string>) =>
-      fetch(`http://127.0.0.1:${port}/`, { headers: { ...headers } });
+      fetchWithin(`http://127.0.0.1:${port}/`, { headers: { ...headers } });
     const plain = await request({});
     equal(plain.status, 400);
     equal((await plain.json()).error.code, "not_websocket");
@@ -107,11 +104,7 @@ Deno.test("[gateway] refused upgrades are HTTP errors with a JSON reason", async
     const bad = denoWebSocket(`ws://127.0.0.1:${port}/`, {
       headers: { authorization: "Bearer forged" },
     });
-    const outcome = await new Promise<string>((resolve) => {
-      bad.onopen = () => resolve("open");
-      bad.onerror = () => resolve("refused");
-    });
-    equal(outcome, "refused");
+    equal(await openOrRefused(bad), "refused");
     const good = await openSocket(`ws://127.0.0.1:${port}/`, {
       headers: { authorization: "Bearer good" },
     });
@@ -151,7 +144,8 @@ async function neverReadingClient(port: number, subscribe: string[]): Promise<De
     `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   ));
   const buf = new Uint8Array(4096);
-  await conn.read(buf);
+  const read = await deadline(conn.read(buf), 10_000, "the upgrade response");
+  ok(read && new TextDecoder().decode(buf.subarray(0, read)).startsWith("HTTP/1.1 101"));
   for (const channel of subscribe) {
     // A masked client text frame.
     const payload = new TextEncoder().encode(JSON.stringify({ type: "subscribe", channel }));
@@ -170,7 +164,11 @@ Deno.test("[gateway] a reader that never reads: latest values conflate, memory s
   await withGateway({ maxBufferedBytes: 64 * 1024 }, async ({ hub, port }) => {
     const conn = await neverReadingClient(port, ["prices:A", "prices:B"]);
     try {
-      while (hub.stats().subscriptions < 2) await new Promise((r) => setTimeout(r, 5));
+      await waitFor(() => hub.stats().subscriptions === 2, {
+        timeoutMs: 10_000,
+        intervalMs: 5,
+        what: "both subscriptions of the raw client",
+      });
       const payload = { pad: "x".repeat(2_000) };
       for (let round = 0; round < 40; round++) {
         for (let i = 0; i < 100; i++) {
@@ -197,7 +195,11 @@ Deno.test("[gateway] a reader that never reads on an ordered channel is closed w
   await withGateway({ maxBufferedBytes: 64 * 1024 }, async ({ hub, port }) => {
     const conn = await neverReadingClient(port, ["system"]);
     try {
-      while (hub.stats().subscriptions < 1) await new Promise((r) => setTimeout(r, 5));
+      await waitFor(() => hub.stats().subscriptions === 1, {
+        timeoutMs: 10_000,
+        intervalMs: 5,
+        what: "the raw client's subscription",
+      });
       for (let round = 0; round < 200 && hub.stats().connections > 0; round++) {
         for (let i = 0; i < 50; i++) hub.publish("system", { pad: "y".repeat(2_000), i });
         await new Promise((r) => setTimeout(r, 5));

@@ -6,6 +6,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { DEMO_PASSWORD, demoToken } from "./_auth.ts";
 import { type AppProcess, startApp } from "./_server.ts";
+import { fetchWithin, waitFor } from "./_deadline.ts";
 import { openSocket, type TestSocket } from "./_ws.ts";
 
 const SECRET = "an-auth-secret-for-tests-that-is-long-enough";
@@ -164,7 +165,7 @@ Deno.test({
     const second = await startApp({ env: { ...env(`${dir}/kv.sqlite`), LOG_LEVEL: "info" } });
     try {
       const status = async (app: AppProcess) =>
-        await (await fetch(`${app.origin}/api/websocket/status`)).json();
+        await (await fetchWithin(`${app.origin}/api/websocket/status`)).json();
       const a = await status(first);
       const b = await status(second);
       const holder = a.leases.market;
@@ -174,15 +175,18 @@ Deno.test({
         : [second, first, a.isolate];
       await victim.kill();
       const killedAt = Date.now();
-      let taken = 0;
-      while (Date.now() - killedAt < 8_000) {
-        if ((await status(survivor)).leases.market === survivorId) {
-          taken = Date.now() - killedAt;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      ok(taken > 0 && taken < 5_000, `taken over after ${taken} ms`);
+      let holderNow = "";
+      await waitFor(async () => {
+        holderNow = (await status(survivor)).leases.market;
+        return holderNow === survivorId;
+      }, {
+        timeoutMs: 8_000,
+        intervalMs: 50,
+        what: `the survivor ${survivorId} to take over the market lease`,
+        detail: () => `holder ${holderNow}`,
+      });
+      const taken = Date.now() - killedAt;
+      ok(taken < 5_000, `taken over after ${taken} ms`);
       console.log(`lease takeover after SIGKILL: ${taken} ms`);
     } finally {
       await first.stop();

@@ -2,10 +2,11 @@
  * The live price slice over real sockets: simulated market → KV board → watcher → hub →
  * a WebSocket client on port 0.
  */
-import { equal, notEqual, ok } from "node:assert/strict";
+import { equal, ok } from "node:assert/strict";
 import { loadConfig } from "../lib/app/config.ts";
 import { createServices } from "../lib/app/services.ts";
 import { acceptUpgrade } from "../lib/gateway/mod.ts";
+import { deadline } from "./_deadline.ts";
 import { openSocket } from "./_ws.ts";
 
 Deno.test("[slice] a real socket receives live price updates that change over time", async () => {
@@ -37,13 +38,20 @@ Deno.test("[slice] a real socket receives live price updates that change over ti
     equal(snapshot.symbol, "BTC-USD");
     ok(snapshot.price > 0);
     const prices: number[] = [];
+    const offsets: number[] = [];
     for (let i = 0; i < 5; i++) {
       const msg = await ws.next((f) => f.type === "message");
       equal(msg.channel, "prices:BTC-USD");
+      equal((msg.data as { symbol: string }).symbol, "BTC-USD");
       prices.push((msg.data as { price: number }).price);
+      offsets.push(msg.offset as number);
     }
     ok(new Set(prices).size > 1, `prices change over time: ${prices}`);
-    notEqual(prices.at(-1), undefined);
+    for (const price of prices) {
+      // A simulated tick moves a price by a fraction of a percent, never to 0 or NaN.
+      ok(Math.abs(price / snapshot.price - 1) < 0.05, `${price} near ${snapshot.price}`);
+    }
+    ok(offsets.every((o, i) => i === 0 || o > offsets[i - 1]), `offsets grow: ${offsets}`);
     // A malformed frame is answered and the socket keeps streaming.
     ws.send("{broken");
     const err = await ws.next((f) => f.type === "error");
@@ -53,7 +61,7 @@ Deno.test("[slice] a real socket receives live price updates that change over ti
   } finally {
     await ws.close();
     ac.abort();
-    await server.finished;
-    await services.close();
+    await deadline(server.finished, 10_000, "the server to finish");
+    await deadline(services.close(), 10_000, "the services to close");
   }
 });

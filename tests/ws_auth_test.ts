@@ -7,7 +7,8 @@ import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { SignJWT } from "jose";
 import { DEMO_PASSWORD, demoToken } from "./_auth.ts";
 import { type AppProcess, startApp } from "./_server.ts";
-import { denoWebSocket, openSocket, type TestSocket } from "./_ws.ts";
+import { fetchWithin } from "./_deadline.ts";
+import { closeOf, denoWebSocket, messageOf, opened, openSocket, type TestSocket } from "./_ws.ts";
 
 const SECRET = "an-auth-secret-for-tests-that-is-long-enough";
 
@@ -24,7 +25,7 @@ async function forge(claims: { sub: string; aud?: string; exp?: number; secret?:
 
 /** Opens a raw upgrade with fetch to read the refusal status and body. */
 async function refusal(origin: string, headers: Record<string, string>) {
-  const res = await fetch(`${origin}/api/ws`, {
+  const res = await fetchWithin(`${origin}/api/ws`, {
     headers: {
       connection: "Upgrade",
       upgrade: "websocket",
@@ -148,16 +149,18 @@ Deno.test({
         "a browser's bearer.<token> subprotocol authenticates and JSON is echoed",
         async () => {
           const b = denoWebSocket(ws, { protocols: ["realtime.v1.json", `bearer.${good}`] });
-          await new Promise((resolve, reject) => {
-            b.onopen = resolve;
-            b.onerror = () => reject(new Error("refused"));
-          });
-          equal(b.protocol, "realtime.v1.json");
-          const first = await new Promise<MessageEvent>((resolve) => b.onmessage = resolve);
-          equal(JSON.parse(first.data).data.user.name, "demo");
-          const closed = new Promise((r) => b.onclose = r);
-          b.close();
-          await closed;
+          // Listen at once: the first frame may come in the same task as the open event.
+          const connected = messageOf(b, 10_000, "the connected frame");
+          connected.catch(() => {}); // awaited below, unless the open fails first
+          try {
+            await opened(b);
+            equal(b.protocol, "realtime.v1.json");
+            equal(JSON.parse((await connected).data).data.user.name, "demo");
+          } finally {
+            const closed = closeOf(b);
+            b.close();
+            await closed;
+          }
         },
       );
 
@@ -172,7 +175,7 @@ Deno.test({
       });
 
       await t.step("status and metrics describe the gateway", async () => {
-        const status = await (await fetch(`${app.origin}/api/websocket/status`)).json();
+        const status = await (await fetchWithin(`${app.origin}/api/websocket/status`)).json();
         ok(status.connections >= 2, `connections ${status.connections}`);
         ok(status.users >= 2);
         equal(typeof status.isolate, "string");
@@ -181,7 +184,7 @@ Deno.test({
         ok(status.bus.commits > 0 && status.bus.delivered > 0, "bus counters");
         equal(typeof status.leases.market, "string");
         ok(status.messagesOut > 0 && status.bytesIn > 0);
-        const metrics = await (await fetch(`${app.origin}/metrics`)).text();
+        const metrics = await (await fetchWithin(`${app.origin}/metrics`)).text();
         match(metrics, /^realtime_connections \d+$/m);
         match(metrics, /^realtime_messages_total\{direction="in",type="publish"\} 4$/m);
         match(metrics, /^realtime_upgrades_refused_total\{reason="bad_origin"\} 1$/m);
@@ -192,9 +195,7 @@ Deno.test({
         "shutdown tells every socket 4000 (server restarting), then closes",
         async () => {
           const [a] = sockets;
-          const closed = new Promise<CloseEvent>((r) =>
-            a.socket.addEventListener("close", (e) => r(e))
-          );
+          const closed = a.closed(20_000);
           await app.stop();
           const event = await closed;
           // `deno serve` closes sockets itself with 1001 on SIGTERM, racing our 4000: the

@@ -17,6 +17,11 @@ export interface ChannelDeps {
   board: () => PriceBoard | null;
 }
 
+/** The channel of one user's notifications (`user:{userId}`, namespace `user` below). */
+export function userChannel(userId: string): string {
+  return `user:${userId}`;
+}
+
 /** Builds the namespaces. */
 export function appNamespaces(deps: ChannelDeps): Namespaces {
   return {

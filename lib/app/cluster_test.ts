@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { clusterTotals, mergeMetrics, readReports, startReporter } from "./cluster.ts";
+import { waitFor } from "../../tests/_deadline.ts";
 
 Deno.test("[cluster] metrics of several isolates merge into one valid exposition", () => {
   const a =
@@ -36,8 +37,11 @@ Deno.test("[cluster] isolates report to KV; totals sum them; a stopped isolate d
     intervalMs: 50,
     snapshot: () => ({ status: { connections: 3, uptimeMs: 9 }, metrics: "" }),
   });
-  await new Promise((r) => setTimeout(r, 20));
-  const reports = await readReports(kv);
+  // Each reporter writes its first report at once; wait for both to be committed.
+  const reports = await waitFor(async () => {
+    const found = await readReports(kv);
+    return found.length === 2 && found;
+  }, { timeoutMs: 5_000, what: "a report from each of the two isolates" });
   deepStrictEqual(reports.map((r) => r.isolate).sort(), ["a", "b"]);
   deepStrictEqual(clusterTotals(reports), { connections: 5 });
   await stopA();

@@ -6,7 +6,7 @@
 import { DEFAULT_LIMITS, type GatewayLimits } from "../gateway/limits.ts";
 import {
   DEFAULT_PBKDF2_ITERATIONS,
-  MIN_PASSWORD_LENGTH,
+  MIN_ANY_PASSWORD_LENGTH,
   MIN_PBKDF2_ITERATIONS,
   MIN_SECRET_BYTES,
   normalizeOrigin,
@@ -55,6 +55,11 @@ export interface AppConfig {
    * suites run fast. Default 600 000 (OWASP 2023); values below 1 000 are refused.
    */
   pbkdf2Iterations: number;
+  /**
+   * `SIGNUPS_PER_HOUR_PER_IP`: accounts created per client address and hour, counted in
+   * each isolate's memory. Default 5.
+   */
+  signupsPerHourPerIp: number;
   /** Gateway limits, each from its `WS_*` variable (see {@linkcode LIMIT_ENV}). */
   limits: GatewayLimits;
 }
@@ -114,6 +119,7 @@ function loadAuthConfig(
   | "sessionTtlSec"
   | "demoPassword"
   | "pbkdf2Iterations"
+  | "signupsPerHourPerIp"
 > {
   const authSecret = env.get("AUTH_SECRET") || undefined;
   if (authSecret && new TextEncoder().encode(authSecret).length < MIN_SECRET_BYTES) {
@@ -132,9 +138,9 @@ function loadAuthConfig(
       return origin;
     });
   const demoPassword = env.get("DEMO_PASSWORD") || undefined;
-  if (demoPassword !== undefined && demoPassword.length < MIN_PASSWORD_LENGTH) {
+  if (demoPassword !== undefined && demoPassword.length < MIN_ANY_PASSWORD_LENGTH) {
     throw new Error(
-      `Cannot read DEMO_PASSWORD: expected at least ${MIN_PASSWORD_LENGTH} characters`,
+      `Cannot read DEMO_PASSWORD: expected at least ${MIN_ANY_PASSWORD_LENGTH} characters`,
     );
   }
   return {
@@ -150,6 +156,7 @@ function loadAuthConfig(
       MIN_PBKDF2_ITERATIONS,
       10_000_000,
     ),
+    signupsPerHourPerIp: integer(env, "SIGNUPS_PER_HOUR_PER_IP", 5, 1, 1_000_000),
   };
 }
 

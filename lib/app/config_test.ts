@@ -52,6 +52,7 @@ Deno.test("[config] auth: defaults", () => {
   equal(c.sessionTtlSec, 604_800);
   equal(c.demoPassword, undefined);
   equal(c.pbkdf2Iterations, 600_000);
+  equal(c.signupsPerHourPerIp, 5);
 });
 
 Deno.test("[config] auth: overrides", () => {
@@ -62,6 +63,7 @@ Deno.test("[config] auth: overrides", () => {
     SESSION_TTL_SEC: "3600",
     DEMO_PASSWORD: "demo-pass",
     PBKDF2_ITERATIONS: "1000",
+    SIGNUPS_PER_HOUR_PER_IP: "50",
   }));
   equal(c.authSecret, "s".repeat(32));
   deepEqual(c.allowedOrigins, ["https://app.example.com", "http://localhost:3000"]);
@@ -69,6 +71,7 @@ Deno.test("[config] auth: overrides", () => {
   equal(c.sessionTtlSec, 3600);
   equal(c.demoPassword, "demo-pass");
   equal(c.pbkdf2Iterations, 1000);
+  equal(c.signupsPerHourPerIp, 50);
 });
 
 Deno.test("[config] auth: malformed values are refused, secrets are not echoed", () => {
@@ -88,6 +91,12 @@ Deno.test("[config] auth: malformed values are refused, secrets are not echoed",
   throws(() => loadConfig(env({ PBKDF2_ITERATIONS: "999" })), /Cannot read PBKDF2_ITERATIONS/);
   throws(() => loadConfig(env({ TOKEN_TTL_SEC: "0" })), /Cannot read TOKEN_TTL_SEC/);
   throws(() => loadConfig(env({ SESSION_TTL_SEC: "week" })), /Cannot read SESSION_TTL_SEC/);
+  for (const bad of ["0", "-1", "2.5", "many"]) {
+    throws(
+      () => loadConfig(env({ SIGNUPS_PER_HOUR_PER_IP: bad })),
+      /Cannot read SIGNUPS_PER_HOUR_PER_IP: expected an integer from 1 to 1000000/,
+    );
+  }
 });
 
 Deno.test("[config] KV_URL must be an http(s) URL", () => {

@@ -80,6 +80,7 @@ export async function createServices(
     tokenTtlSec: config.tokenTtlSec,
     sessionTtlSec: config.sessionTtlSec,
     pbkdf2Iterations: config.pbkdf2Iterations,
+    signupLimits: { perIp: config.signupsPerHourPerIp },
     now,
   });
   const demo = await ensureDemoAccount(auth, { password: config.demoPassword });

@@ -5,6 +5,7 @@
  * concurrent sign-ups for one name cannot both succeed.
  */
 import { accountByUsernameKey, accountKey } from "../bus/keys.ts";
+import { MAX_PASSWORD_LENGTH, normalizeUsername, usernameProblem } from "./rules.ts";
 import { ulid } from "./_util.ts";
 import {
   decoyHash,
@@ -55,22 +56,19 @@ export interface AccountOptions {
   now?: () => number;
 }
 
-/** Shortest accepted password. */
-export const MIN_PASSWORD_LENGTH = 8;
-/** Longest accepted password (bounds the hashing input). */
-export const MAX_PASSWORD_LENGTH = 1024;
-const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+export { normalizeUsername };
 
-/** The canonical (lowercase) form of a valid username, or `null`. */
-export function normalizeUsername(username: string): string | null {
-  const lower = username.toLowerCase();
-  return USERNAME.test(lower) ? lower : null;
-}
+/**
+ * The floor every stored password must meet, including an operator's `DEMO_PASSWORD`.
+ * Passwords people choose meet the stricter rules of rules.ts (`MIN_PASSWORD_LENGTH`,
+ * the common-password list), checked by sign-up and password change before this.
+ */
+export const MIN_ANY_PASSWORD_LENGTH = 8;
 
-/** Why `password` is not acceptable, or `null` when it is. */
+/** Why `password` cannot be stored at all, or `null` when it can. */
 export function passwordProblem(password: string): string | null {
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    return `Password must have at least ${MIN_PASSWORD_LENGTH} characters`;
+  if (password.length < MIN_ANY_PASSWORD_LENGTH) {
+    return `Password must have at least ${MIN_ANY_PASSWORD_LENGTH} characters`;
   }
   if (password.length > MAX_PASSWORD_LENGTH) {
     return `Password must have at most ${MAX_PASSWORD_LENGTH} characters`;
@@ -98,7 +96,7 @@ export async function createAccount(
     return {
       ok: false,
       code: "invalid_username",
-      message: "Username must be 3 to 32 characters of a-z, 0-9, _, . or -",
+      message: usernameProblem(input.username) ?? "Username is not valid",
     };
   }
   const problem = passwordProblem(input.password);
@@ -122,7 +120,11 @@ export async function createAccount(
     .set(accountByUsernameKey(username), record.id)
     .commit();
   if (!commit.ok) {
-    return { ok: false, code: "username_taken", message: `Username ${username} is taken` };
+    return {
+      ok: false,
+      code: "username_taken",
+      message: `The username ${username} is already taken; choose another`,
+    };
   }
   return { ok: true, account: publicAccount(record) };
 }
@@ -207,4 +209,22 @@ export async function verifyLogin(
     await kv.atomic().check(entry).set(entry.key, { ...stored, passwordHash }).commit();
   }
   return publicAccount(stored);
+}
+
+/**
+ * Deletes the account `userId` and its username index in one commit (the index only
+ * when it still points at this account). Returns the deleted account, or `null` when
+ * there was none. Sessions and other data are removed by the caller (see
+ * lib/app/user_data.ts, `deleteUserData`).
+ */
+export async function deleteAccountRecords(kv: Deno.Kv, userId: string): Promise<Account | null> {
+  for (;;) {
+    const entry = await kv.get<StoredAccount>(accountKey(userId));
+    if (!entry.value) return null;
+    const indexKey = accountByUsernameKey(entry.value.username);
+    const index = await kv.get<string>(indexKey);
+    const op = kv.atomic().check(entry).check(index).delete(entry.key);
+    if (index.value === userId) op.delete(indexKey);
+    if ((await op.commit()).ok) return publicAccount(entry.value);
+  }
 }

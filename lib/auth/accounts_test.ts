@@ -2,6 +2,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { accountByUsernameKey, accountKey } from "../bus/keys.ts";
 import {
   createAccount,
+  deleteAccountRecords,
   findAccountById,
   findAccountByUsername,
   normalizeUsername,
@@ -139,5 +140,23 @@ Deno.test("[auth] accounts: setPassword and re-hash to the configured work facto
     const stored = (await kv.get<StoredAccount>(accountKey(r.account.id))).value;
     equal(parseHash(stored!.passwordHash)?.iterations, 2_000);
     ok(await verifyLogin(kv, "grace", "second pass", { iterations: 2_000 }));
+  });
+});
+
+Deno.test("[auth] accounts: deleteAccountRecords removes the record and its name", async () => {
+  await withKv(async (kv) => {
+    const created = await createAccount(kv, { username: "Dora", password: "dora-password" }, FAST);
+    ok(created.ok);
+    const id = created.account.id;
+    deepEqual(await deleteAccountRecords(kv, id), created.account);
+    equal((await kv.get(accountKey(id))).value, null);
+    equal((await kv.get(accountByUsernameKey("dora"))).value, null);
+    equal(await deleteAccountRecords(kv, id), null, "a second delete finds nothing");
+    const again = await createAccount(kv, { username: "dora", password: "dora-password" }, FAST);
+    ok(again.ok, "the name is free again");
+    equal(
+      await verifyLogin(kv, "dora", "dora-password", FAST).then((a) => a?.id),
+      again.account.id,
+    );
   });
 });

@@ -13,6 +13,7 @@ import {
   setPassword,
   verifyLogin,
 } from "./accounts.ts";
+import { addressKey } from "./address.ts";
 import { bearerFromRequest } from "./bearer.ts";
 import {
   clearedSessionCookie,
@@ -24,7 +25,17 @@ import { createLimiter } from "./limiter.ts";
 import { createOriginPolicy, type OriginPolicy } from "./origin.ts";
 import { DEFAULT_PBKDF2_ITERATIONS } from "./password.ts";
 import { resolveSecret, type SecretSource } from "./secret.ts";
-import { createSession, DEFAULT_SESSION_TTL_SEC, deleteSession, getSession } from "./sessions.ts";
+import { trimSpaces } from "./request.ts";
+import { newPasswordProblem, usernameProblem } from "./rules.ts";
+import {
+  createSession,
+  DEFAULT_SESSION_TTL_SEC,
+  deleteSession,
+  deleteSessionsOf,
+  getSession,
+  listSessions,
+  type SessionInfo,
+} from "./sessions.ts";
 import {
   DEFAULT_TOKEN_TTL_SEC,
   issueAccessToken,
@@ -47,6 +58,20 @@ export interface LoginLimits {
   maxKeys?: number;
 }
 
+/**
+ * Limits of account creation per client address. Counted in the memory of each isolate
+ * (like {@linkcode LoginLimits}); an attempt counts once it passes the cheap checks and
+ * before its password is hashed.
+ */
+export interface SignupLimits {
+  /** Accounts created per client address and window (`SIGNUPS_PER_HOUR_PER_IP`). Default 5. */
+  perIp?: number;
+  /** Window in seconds. Default 3 600 (one hour). */
+  windowSec?: number;
+  /** Addresses tracked at most. Default 10 000. */
+  maxKeys?: number;
+}
+
 /** Options of {@linkcode createAuth}. Everything is injected; only `kv` is required. */
 export interface AuthOptions {
   kv: Deno.Kv;
@@ -62,6 +87,8 @@ export interface AuthOptions {
   pbkdf2Iterations?: number;
   /** Failed-login limits. */
   loginLimits?: LoginLimits;
+  /** Account-creation limits. */
+  signupLimits?: SignupLimits;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
 }
@@ -92,6 +119,42 @@ export type LoginResult =
   }
   | LoginFailure;
 
+/** Which form field an account error is about (`null`: the whole request). */
+export type AccountField = "username" | "password" | "current" | null;
+
+/** Why a sign-up, a password change or an account deletion was refused. */
+export interface AccountFailure {
+  ok: false;
+  /** 400 invalid input, 401 wrong current password, 409 name taken, 429 too many attempts. */
+  status: 400 | 401 | 409 | 429;
+  code:
+    | "invalid_username"
+    | "weak_password"
+    | "username_taken"
+    | "too_many_signups"
+    | "invalid_credentials"
+    | "too_many_attempts";
+  /** One sentence for a person; never contains the password. */
+  message: string;
+  field: AccountField;
+  /** With 429: seconds until the next attempt may succeed (`Retry-After`). */
+  retryAfterSec?: number;
+}
+
+/** Outcome of {@linkcode Auth.signUp}. */
+export type SignUpResult =
+  | {
+    ok: true;
+    account: Account;
+    principal: Principal;
+    /** The `Set-Cookie` header value carrying the new session. */
+    setCookie: string;
+  }
+  | AccountFailure;
+
+/** Outcome of {@linkcode Auth.changePassword}. */
+export type ChangePasswordResult = { ok: true; revokedSessions: number } | AccountFailure;
+
 /** Where a login attempt came from (for the per-IP limit). */
 export interface AttemptInfo {
   /** The client address, e.g. `ctx.remoteAddr.hostname`. */
@@ -108,12 +171,42 @@ export interface Auth extends UpgradeAuthenticator {
   readonly origins: OriginPolicy;
   /** `null` when the request's `Origin` is acceptable, else a 403 `bad_origin`. */
   checkOrigin(req: Request): AuthFailure | null;
+  /** Like {@linkcode checkOrigin} but only the app's own origin (or none) passes. */
+  checkSameOrigin(req: Request): AuthFailure | null;
   /** Checks username and password under the failed-login limits. */
   verifyCredentials(
     username: string,
     password: string,
     info?: AttemptInfo,
   ): Promise<CredentialsResult>;
+  /**
+   * Creates an account for a person: the username and new-password rules (rules.ts), a
+   * cheap "name taken" check, the per-address limit, then the hash and the atomic
+   * create (one of two concurrent sign-ups for a name wins); starts a session.
+   */
+  signUp(
+    req: Request,
+    input: { username: string; password: string },
+    info?: AttemptInfo,
+  ): Promise<SignUpResult>;
+  /**
+   * Changes `user`'s password after verifying `current` under the failed-login limits,
+   * then ends every other session of the user (the request's own session is kept).
+   */
+  changePassword(
+    req: Request,
+    user: Principal,
+    input: { current: string; password: string },
+    info?: AttemptInfo,
+  ): Promise<ChangePasswordResult>;
+  /** Checks a signed-in user's password again (before deleting the account). */
+  confirmPassword(
+    user: Principal,
+    password: string,
+    info?: AttemptInfo,
+  ): Promise<{ ok: true; account: Account } | AccountFailure>;
+  /** The live sessions of `userId` (see sessions.ts). */
+  listSessions(userId: string): Promise<SessionInfo[]>;
   /** {@linkcode verifyCredentials}, then starts a session and returns its cookie. */
   login(req: Request, username: string, password: string, info?: AttemptInfo): Promise<LoginResult>;
   /** Ends the request's session (if any); returns the `Set-Cookie` value that clears it. */
@@ -131,6 +224,7 @@ export interface Auth extends UpgradeAuthenticator {
   anonymous(): Principal;
   createAccount(input: NewAccount): Promise<AccountResult>;
   findAccountByUsername(username: string): Promise<Account | null>;
+  findAccountById(userId: string): Promise<Account | null>;
   setPassword(
     userId: string,
     password: string,
@@ -139,6 +233,20 @@ export interface Auth extends UpgradeAuthenticator {
 
 function failure(status: 401 | 403, code: string, message: string): AuthFailure {
   return { ok: false, status, code, message };
+}
+
+function refuse(
+  status: AccountFailure["status"],
+  code: AccountFailure["code"],
+  message: string,
+  field: AccountField,
+): AccountFailure {
+  return { ok: false, status, code, message, field };
+}
+
+function taken(username: string): AccountFailure {
+  const message = `The username ${username.toLowerCase()} is already taken; choose another`;
+  return refuse(409, "username_taken", message, "username");
 }
 
 function subjectOf(subject: Principal | Account): TokenSubject {
@@ -173,6 +281,72 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     now,
   });
   const accountOptions = { iterations, now };
+  const signups = options.signupLimits ?? {};
+  const signupsByIp = createLimiter({
+    maxFailures: signups.perIp ?? 5,
+    windowMs: (signups.windowSec ?? 3600) * 1000,
+    maxKeys: signups.maxKeys,
+    now,
+  });
+
+  async function startSession(req: Request, account: Account) {
+    const session = await createSession(kv, account.id, { ttlSec: sessionTtlSec, now });
+    return {
+      principal: principalOf(account, session.record.expiresAt),
+      setCookie: sessionCookie(session.id, {
+        secure: isSecureRequest(req),
+        maxAgeSec: sessionTtlSec,
+      }),
+    };
+  }
+
+  async function signUp(
+    req: Request,
+    input: { username: string; password: string },
+    info: AttemptInfo = {},
+  ): Promise<SignUpResult> {
+    const username = trimSpaces(input.username);
+    const nameProblem = usernameProblem(username);
+    if (nameProblem) return refuse(400, "invalid_username", nameProblem, "username");
+    const passwordProblem = newPasswordProblem(input.password, username);
+    if (passwordProblem) return refuse(400, "weak_password", passwordProblem, "password");
+    const ipKey = addressKey(info.ip ?? "unknown");
+    const allowed = signupsByIp.check(ipKey);
+    if (!allowed.ok) {
+      const minutes = Math.ceil(allowed.retryAfterSec / 60);
+      const message =
+        `Too many accounts were created from your address; try again in ${minutes} min`;
+      return {
+        ...refuse(429, "too_many_signups", message, null),
+        retryAfterSec: allowed.retryAfterSec,
+      };
+    }
+    if (await findAccountByUsername(kv, username)) return taken(username);
+    signupsByIp.fail(ipKey); // counted before the (expensive) hash
+    const created = await createAccount(kv, { username, password: input.password }, accountOptions);
+    if (!created.ok) {
+      if (created.code === "username_taken") return taken(username);
+      const field = created.code === "invalid_username" ? "username" : "password";
+      return refuse(400, created.code, created.message, field);
+    }
+    return { ok: true, account: created.account, ...await startSession(req, created.account) };
+  }
+
+  async function confirmPassword(
+    user: Principal,
+    password: string,
+    info: AttemptInfo = {},
+  ): Promise<{ ok: true; account: Account } | AccountFailure> {
+    const verdict = await verifyCredentials(user.name, password, info);
+    if (verdict.ok && verdict.account.id === user.userId) return verdict;
+    if (!verdict.ok && verdict.status === 429) {
+      return {
+        ...refuse(429, verdict.code, verdict.message, "current"),
+        retryAfterSec: verdict.retryAfterSec,
+      };
+    }
+    return refuse(401, "invalid_credentials", "The current password is wrong", "current");
+  }
 
   async function verifyCredentials(
     username: string,
@@ -249,20 +423,32 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     secretSource: secret.source,
     origins,
     checkOrigin: (req) => origins.check(req),
+    checkSameOrigin: (req) => origins.checkSameOrigin(req),
     verifyCredentials,
+    signUp,
+    async changePassword(req, user, input, info) {
+      const problem = newPasswordProblem(input.password, user.name);
+      if (problem) return refuse(400, "weak_password", problem, "password");
+      if (input.password === input.current) {
+        const message = "The new password must differ from the current one";
+        return refuse(400, "weak_password", message, "password");
+      }
+      const confirmed = await confirmPassword(user, input.current, info);
+      if (!confirmed.ok) return confirmed;
+      const set = await setPassword(kv, user.userId, input.password, accountOptions);
+      if (!set.ok) {
+        return refuse(401, "invalid_credentials", "The account no longer exists", null);
+      }
+      const except = sessionIdFromRequest(req);
+      const revokedSessions = await deleteSessionsOf(kv, user.userId, { except });
+      return { ok: true, revokedSessions };
+    },
+    confirmPassword,
+    listSessions: (userId) => listSessions(kv, userId, { now }),
     async login(req, username, password, info) {
       const verdict = await verifyCredentials(username, password, info);
       if (!verdict.ok) return verdict;
-      const session = await createSession(kv, verdict.account.id, { ttlSec: sessionTtlSec, now });
-      return {
-        ok: true,
-        account: verdict.account,
-        principal: principalOf(verdict.account, session.record.expiresAt),
-        setCookie: sessionCookie(session.id, {
-          secure: isSecureRequest(req),
-          maxAgeSec: sessionTtlSec,
-        }),
-      };
+      return { ok: true, account: verdict.account, ...await startSession(req, verdict.account) };
     },
     async logout(req) {
       const id = sessionIdFromRequest(req);
@@ -289,6 +475,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     anonymous,
     createAccount: (input) => createAccount(kv, input, accountOptions),
     findAccountByUsername: (username) => findAccountByUsername(kv, username),
+    findAccountById: (userId) => findAccountById(kv, userId),
     setPassword: (userId, password) => setPassword(kv, userId, password, accountOptions),
   };
 }

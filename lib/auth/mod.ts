@@ -8,27 +8,41 @@
  */
 export type { AuthFailure, AuthResult, Principal, UpgradeAuthenticator } from "./types.ts";
 export {
+  type AccountFailure,
+  type AccountField,
   type AttemptInfo,
   type Auth,
   type AuthOptions,
+  type ChangePasswordResult,
   createAuth,
   type CredentialsResult,
   type LoginFailure,
   type LoginLimits,
   type LoginResult,
+  type SignupLimits,
+  type SignUpResult,
 } from "./auth.ts";
 export {
   type Account,
   type AccountErrorCode,
   type AccountResult,
   createAccount,
+  deleteAccountRecords,
   findAccountById,
   findAccountByUsername,
-  MIN_PASSWORD_LENGTH,
+  MIN_ANY_PASSWORD_LENGTH,
   type NewAccount,
-  normalizeUsername,
   verifyLogin,
 } from "./accounts.ts";
+export { isCommonPassword } from "./common_passwords.ts";
+export {
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  newPasswordProblem,
+  normalizeUsername,
+  USERNAME_LENGTH,
+  usernameProblem,
+} from "./rules.ts";
 export { BEARER_PROTOCOL_PREFIX, offeredProtocols } from "./bearer.ts";
 export { SESSION_COOKIE } from "./cookie.ts";
 export { DEMO_USERNAME, type DemoAccount, demoLoginLine, ensureDemoAccount } from "./demo.ts";
@@ -45,11 +59,17 @@ export {
   type LoginForm,
   MAX_BODY_BYTES,
   readCredentialsJson,
+  readForm,
   readLoginForm,
   safeNextPath,
 } from "./request.ts";
 export { MIN_SECRET_BYTES, type SecretSource } from "./secret.ts";
-export { DEFAULT_SESSION_TTL_SEC } from "./sessions.ts";
+export {
+  DEFAULT_SESSION_TTL_SEC,
+  deleteSessionsOf,
+  listSessions,
+  type SessionInfo,
+} from "./sessions.ts";
 export {
   CLOCK_TOLERANCE_SEC,
   DEFAULT_TOKEN_TTL_SEC,

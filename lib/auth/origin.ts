@@ -50,6 +50,11 @@ export interface OriginPolicy {
   /** `null` when `req` may proceed, else a 403 `bad_origin` failure. */
   check(req: Request): AuthFailure | null;
   /**
+   * Like {@linkcode check}, but `ALLOWED_ORIGINS` do not count: only the app's own
+   * origin (or no `Origin` at all, i.e. not a browser) may proceed. For account changes.
+   */
+  checkSameOrigin(req: Request): AuthFailure | null;
+  /**
    * CORS headers for a cross-origin request from an allowed origin (no credentials:
    * cross-origin callers authenticate with the request body or a bearer token); `null`
    * for same-origin, origin-less or refused requests.
@@ -79,19 +84,26 @@ export function createOriginPolicy(allowedOrigins: readonly string[] = []): Orig
     return allowed.has(origin) ? "listed" : "refused";
   }
 
+  function refusal(req: Request): AuthFailure {
+    const origin = req.headers.get("origin") ?? "";
+    return {
+      ok: false,
+      status: 403,
+      code: "bad_origin",
+      message: origin === "null"
+        ? "Requests from an opaque origin (null) are not allowed"
+        : `Requests from origin ${describe(origin)} are not allowed`,
+    };
+  }
+
   return {
     allowedOrigins: [...allowed],
     check(req) {
-      if (verdict(req) !== "refused") return null;
-      const origin = req.headers.get("origin") ?? "";
-      return {
-        ok: false,
-        status: 403,
-        code: "bad_origin",
-        message: origin === "null"
-          ? "Requests from an opaque origin (null) are not allowed"
-          : `Requests from origin ${describe(origin)} are not allowed`,
-      };
+      return verdict(req) === "refused" ? refusal(req) : null;
+    },
+    checkSameOrigin(req) {
+      const v = verdict(req);
+      return v === "absent" || v === "same" ? null : refusal(req);
     },
     corsHeaders(req) {
       if (verdict(req) !== "listed") return null;

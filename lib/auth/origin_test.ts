@@ -79,3 +79,14 @@ Deno.test("[auth] origin: ALLOWED_ORIGINS adds origins and yields CORS headers",
 Deno.test("[auth] origin: a malformed allow-list entry is refused", () => {
   throws(() => createOriginPolicy(["https://ok.example", "not an origin"]), /Cannot allow origin/);
 });
+
+Deno.test("[auth] origin: checkSameOrigin refuses listed origins too", () => {
+  const policy = createOriginPolicy(["https://dash.example.com"]);
+  const url = "http://localhost:8000/signup";
+  equal(policy.checkSameOrigin(req(url)), null, "no Origin: a program");
+  equal(policy.checkSameOrigin(req(url, "http://localhost:8000")), null);
+  equal(policy.check(req(url, "https://dash.example.com")), null, "listed: fine for check");
+  equal(policy.checkSameOrigin(req(url, "https://dash.example.com"))?.code, "bad_origin");
+  equal(policy.checkSameOrigin(req(url, "https://evil.example"))?.status, 403);
+  equal(policy.checkSameOrigin(req(url, "null"))?.code, "bad_origin");
+});

@@ -56,6 +56,14 @@ export function safeNextPath(next: string | null | undefined): string {
   return url.pathname + url.search + url.hash;
 }
 
+/**
+ * `text` without leading and trailing spaces. Only U+0020: a tab or line break is kept so
+ * that the username rules refuse it instead of it being silently dropped.
+ */
+export function trimSpaces(text: string): string {
+  return text.replace(/^ +| +$/g, "");
+}
+
 /** The fields of the login form. */
 export interface LoginForm {
   username: string;
@@ -63,18 +71,26 @@ export interface LoginForm {
   next: string;
 }
 
-/** Reads the URL-encoded login form; `null` when it is too large or not a form. */
-export async function readLoginForm(req: Request): Promise<LoginForm | null> {
+/**
+ * Reads a URL-encoded form body of at most {@linkcode MAX_BODY_BYTES}; `null` when it is
+ * too large or not a form.
+ */
+export async function readForm(req: Request): Promise<URLSearchParams | null> {
   const type = req.headers.get("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
     await req.body?.cancel();
     return null;
   }
   const text = await readTextLimited(req);
-  if (text === null) return null;
-  const form = new URLSearchParams(text);
+  return text === null ? null : new URLSearchParams(text);
+}
+
+/** Reads the URL-encoded login (or sign-up) form; `null` when it is too large or not a form. */
+export async function readLoginForm(req: Request): Promise<LoginForm | null> {
+  const form = await readForm(req);
+  if (!form) return null;
   return {
-    username: (form.get("username") ?? "").trim(),
+    username: trimSpaces(form.get("username") ?? ""),
     password: form.get("password") ?? "",
     next: safeNextPath(form.get("next")),
   };
@@ -109,5 +125,5 @@ export async function readCredentialsJson(req: Request): Promise<CredentialsBody
   if (typeof username !== "string" || typeof password !== "string") {
     return { kind: "invalid", message: "Expected username and password as strings" };
   }
-  return { kind: "credentials", username: username.trim(), password };
+  return { kind: "credentials", username: trimSpaces(username), password };
 }

@@ -2,9 +2,11 @@ import { deepEqual, equal } from "node:assert/strict";
 import {
   MAX_BODY_BYTES,
   readCredentialsJson,
+  readForm,
   readLoginForm,
   readTextLimited,
   safeNextPath,
+  trimSpaces,
 } from "./request.ts";
 
 function post(body: BodyInit | null, type?: string): Request {
@@ -77,4 +79,20 @@ Deno.test("[auth] request: bodies are read with a limit, even when streamed", as
   equal(await readTextLimited(post(stream)), null);
   equal(await readTextLimited(post("hello")), "hello");
   equal(await readTextLimited(new Request("http://localhost/")), "");
+});
+
+Deno.test("[auth] request: only spaces are trimmed from a username", async () => {
+  equal(trimSpaces("  bob  "), "bob");
+  equal(trimSpaces("bob\n"), "bob\n", "a line break stays, so the rules refuse it");
+  const body = new URLSearchParams({ username: " bob\t", password: "x" });
+  equal((await readLoginForm(post(body)))?.username, "bob\t");
+  const json = await readCredentialsJson(post('{"username":"\\u0000bob ","password":"x"}'));
+  deepEqual(json, { kind: "credentials", username: "\u0000bob", password: "x" });
+});
+
+Deno.test("[auth] request: readForm reads bounded URL-encoded forms only", async () => {
+  equal((await readForm(post(new URLSearchParams({ intent: "delete" }))))?.get("intent"), "delete");
+  equal(await readForm(post("intent=delete", "text/plain")), null);
+  const big = "x=" + "a".repeat(MAX_BODY_BYTES);
+  equal(await readForm(post(big, "application/x-www-form-urlencoded")), null);
 });

@@ -32,6 +32,20 @@ export type Recovery =
   | { recovered: true; position: Position; messages: BusMessage[] }
   | { recovered: false; position: Position };
 
+/** Which page of a channel's history to read. */
+export interface HistoryQuery {
+  /** Messages at most (the newest ones of the range). */
+  limit: number;
+  /** Only messages with an offset below this one (paging back); default: up to the newest. */
+  before?: number;
+}
+
+/** A page of a channel's history: its current position and the messages, oldest first. */
+export interface HistoryPage {
+  position: Position;
+  messages: BusMessage[];
+}
+
 /** History bounds of one channel (from its namespace policy). */
 export interface HistoryPolicy {
   /** Messages kept; 0 = no history (positions are still tracked). */
@@ -79,6 +93,11 @@ export interface BusEngine {
   recover(channel: string, since: Position): Promise<Recovery>;
   /** The channel's current position. */
   position(channel: string): Promise<Position>;
+  /**
+   * The newest `limit` messages (with offsets below `before`, if given) that the channel
+   * still keeps within its size and time bounds, oldest first, with its current position.
+   */
+  history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
   stats(): BusStats;
   /** Stops watching; pending publishes are committed first. */
   close(): Promise<void>;

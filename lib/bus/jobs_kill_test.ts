@@ -3,39 +3,39 @@ import { jobDoneKey, jobKey } from "./keys.ts";
 import { openKv } from "./kv.ts";
 import { createJobQueue, type Job, type JobBackend } from "./jobs.ts";
 import { memoryLog, tempKvPath, waitFor } from "./jobs_testing.ts";
+import { spawnChild } from "../../tests/_deadline.ts";
 
 const FIXTURE = new URL("./testdata/jobs_hang_fixture.ts", import.meta.url).pathname;
 
 /** Starts the fixture and resolves with the id of its job once its handler hangs in it. */
 async function startHangingChild(path: string, backend: JobBackend) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", FIXTURE, path, backend],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  let started: { started: string; attempt: number } | null = null;
-  while (!started) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`Fixture exited before its handler started: ${text}`);
-    text += value;
-    for (const line of text.split("\n")) {
-      if (line.startsWith('{"started"')) started = JSON.parse(line);
-    }
+  const child = spawnChild(
+    Deno.execPath(),
+    ["run", "-A", "--unstable-kv", FIXTURE, path, backend],
+    {
+      name: `the jobs fixture (${backend})`,
+    },
+  );
+  try {
+    const [line] = await child.waitForOutput(
+      /^\{"started".*\}$/m,
+      60_000,
+      "the fixture's handler to start",
+    );
+    return { child, started: JSON.parse(line) as { started: string; attempt: number } };
+  } catch (err) {
+    await child.kill();
+    throw err;
   }
-  return { child, reader, started };
 }
 
 for (const backend of ["kv-queue", "outbox"] as const) {
   Deno.test(`[jobs] ${backend}: a job whose process is killed mid-handler finishes exactly once`, async () => {
     const tmp = await tempKvPath();
     try {
-      const { child, reader, started } = await startHangingChild(tmp.path, backend);
+      const { child, started } = await startHangingChild(tmp.path, backend);
       equal(started.attempt, 1);
-      child.kill("SIGKILL");
-      await child.status;
-      await reader.cancel();
+      equal((await child.kill()).signal, "SIGKILL");
       using kv = await openKv({ path: tmp.path });
       const runs: Job<{ n: number }>[] = [];
       const queue = await createJobQueue<{ n: number }>({

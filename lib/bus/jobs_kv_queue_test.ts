@@ -24,7 +24,7 @@ Deno.test("[jobs] kv-queue: queues sharing one KV handle get only their own jobs
     await a.enqueue(`a${i}`);
     await b.enqueue(`b${i}`);
   }
-  await waitFor(() => got.a.length === 5 && got.b.length === 5);
+  await waitFor(() => got.a.length === 5 && got.b.length === 5, 3_000, "five jobs in each queue");
   deepEqual(got.a.toSorted(), ["a0", "a1", "a2", "a3", "a4"]);
   deepEqual(got.b.toSorted(), ["b0", "b1", "b2", "b3", "b4"]);
   const twin = await createJobQueue<string>({
@@ -118,7 +118,11 @@ Deno.test("[jobs] kv-queue: a message for a queue nobody started here is dropped
     seen.push(m);
     return Promise.resolve();
   });
-  await waitFor(() => dispatcher.dropped === 1 && seen.length === 1);
+  await waitFor(
+    () => dispatcher.dropped === 1 && seen.length === 1,
+    3_000,
+    "one message dropped and one routed late",
+  );
   deepEqual(seen, [{ queue: "late", id: "y", gen: 0 }], "a route registered while waiting gets it");
   undo();
   equal(queueDispatcher(kv), dispatcher, "one dispatcher per handle");

@@ -34,7 +34,11 @@ Deno.test("[jobs] outbox: two instances on one KV file run each job once, never 
     const a = await make(kvA, "A");
     const b = await make(kvB, "B");
     a.start();
-    await waitFor(async () => await leaseHolder(kvA, outboxLeaseName("mail")) === "A");
+    await waitFor(
+      async () => await leaseHolder(kvA, outboxLeaseName("mail")) === "A",
+      3_000,
+      "A to hold the lease",
+    );
     b.start();
     for (let i = 0; i < 15; i++) await (i % 2 ? a : b).enqueue(i);
     await waitFor(() => a.stats().processed === 15, 3_000, "A ran the first 15");
@@ -72,7 +76,7 @@ Deno.test("[jobs] outbox: an idle leader wakes on enqueue (watch) and at runAt (
     },
   });
   queue.start();
-  await waitFor(() => queue.stats().leader === true);
+  await waitFor(() => queue.stats().leader === true, 3_000, "the queue to lead");
   await new Promise((resolve) => setTimeout(resolve, 50)); // idle
   const t0 = performance.now();
   await queue.enqueue("now");

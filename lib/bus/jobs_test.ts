@@ -10,6 +10,7 @@ import {
   type JobQueueOptions,
 } from "./jobs.ts";
 import { memoryLog, rawRecord, waitFor, writeRaw } from "./jobs_testing.ts";
+import { deadline } from "../../tests/_deadline.ts";
 
 const NAME = "t";
 const BACKENDS: JobBackend[] = ["kv-queue", "outbox"];
@@ -32,7 +33,7 @@ async function withQueue<T>(
   try {
     await fn(queue, kv);
   } finally {
-    await queue.stop();
+    await deadline(queue.stop(), 10_000, `the ${backend} queue to stop`);
   }
 }
 
@@ -65,10 +66,10 @@ for (const backend of BACKENDS) {
   });
 
   Deno.test(`[jobs] ${backend}: a duplicate idempotency key adds nothing`, async () => {
-    let runs = 0;
+    const ran: string[] = [];
     await withQueue<string>(backend, {
-      handler: () => {
-        runs++;
+      handler: (job) => {
+        ran.push(job.payload);
         return Promise.resolve();
       },
     }, async (queue) => {
@@ -76,11 +77,13 @@ for (const backend of BACKENDS) {
       const second = await queue.enqueue("b", { idempotencyKey: "order-1" });
       deepEqual(second, { id: first.id, duplicate: true });
       queue.start();
-      await waitFor(() => queue.stats().processed === 1);
+      await waitFor(() => queue.stats().processed === 1, 3_000, "the first job");
       const after = await queue.enqueue("c", { idempotencyKey: "order-1" });
       deepEqual(after, { id: first.id, duplicate: true }, "still a duplicate once done");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      equal(runs, 1);
+      // A job with another key runs next: had "c" been queued, it would have run by then.
+      await queue.enqueue("d", { idempotencyKey: "order-2" });
+      await waitFor(() => queue.stats().processed === 2, 3_000, "the job of order-2");
+      deepEqual(ran, ["a", "d"]);
       equal(queue.stats().duplicateEnqueues, 2);
     });
   });
@@ -95,7 +98,7 @@ for (const backend of BACKENDS) {
     }, async (queue, kv) => {
       queue.start();
       await queue.enqueue("x", { idempotencyKey: "k" });
-      await waitFor(() => queue.stats().processed === 1);
+      await waitFor(() => queue.stats().processed === 1, 3_000, "the job to run");
       // The same job delivered again underneath, as at-least-once delivery may.
       const again = rawRecord("x", "k");
       await writeRaw(kv, NAME, again, backend);
@@ -177,7 +180,7 @@ for (const backend of BACKENDS) {
       queue.start();
       const t0 = performance.now();
       await queue.enqueue("later", { delayMs: 200 });
-      await waitFor(() => queue.stats().processed === 1);
+      await waitFor(() => queue.stats().processed === 1, 3_000, "the delayed job");
       ok(ranAt - t0 >= 195, `ran after ${ranAt - t0} ms`);
     });
   });
@@ -194,10 +197,10 @@ for (const backend of BACKENDS) {
       const controller = new AbortController();
       queue.start(controller.signal);
       await queue.enqueue("x");
-      await waitFor(() => queue.stats().running === 1);
+      await waitFor(() => queue.stats().running === 1, 3_000, "the handler to start");
       const stopped = queue.stop();
-      setTimeout(() => release(), 30);
-      await stopped;
+      setTimeout(() => release(), 30); // stop() must wait for this handler
+      await deadline(stopped, 10_000, "stop() to return once the handler finished");
       equal(finished, true);
       equal(queue.stats().processed, 1);
       controller.abort(); // after stop: harmless

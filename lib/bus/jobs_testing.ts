@@ -13,15 +13,20 @@ export function memoryLog(): JobLog & { lines: string[] } {
   };
 }
 
-/** Resolves when `condition()` is true; rejects after `timeoutMs`. */
+/**
+ * Resolves when `condition()` is true; rejects after `timeoutMs` with
+ * `Timed out after <timeoutMs> ms waiting for <what>`.
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 3_000,
-  what = "condition",
+  what = "a condition",
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

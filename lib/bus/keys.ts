@@ -9,6 +9,7 @@
  * | `["account", userId]`           | `StoredAccount` (lib/auth)        | lib/auth/accounts.ts |
  * | `["account_by_username", name]` | userId; unique, `name` lowercased | lib/auth/accounts.ts |
  * | `["session", sessionId]`        | `SessionRecord`, with `expireIn`  | lib/auth/sessions.ts |
+ * | `["session_by_user", userId, sessionId]` | `SessionRecord`; the index of a user's sessions, same commit and `expireIn` | lib/auth/sessions.ts |
  * | `["auth", "secret"]`            | token-signing secret (32 bytes)   | lib/auth/secret.ts   |
  * | `["bus", "head", channel]`      | `ChannelHead` {epoch, offset, ts} | lib/bus/kv_bus.ts    |
  * | `["bus", "h", channel, offset]` | `BusMessage`, with `expireIn`     | lib/bus/kv_bus.ts    |
@@ -48,6 +49,16 @@ export function accountByUsernameKey(username: string): Deno.KvKey {
 /** A login session by its (random, secret) id; written with `expireIn`. */
 export function sessionKey(sessionId: string): Deno.KvKey {
   return ["session", sessionId];
+}
+
+/** The index of a user's sessions, written and deleted in the same commits as the session. */
+export function sessionByUserKey(userId: string, sessionId: string): Deno.KvKey {
+  return ["session_by_user", userId, sessionId];
+}
+
+/** The prefix of {@linkcode sessionByUserKey} (lists one user's sessions). */
+export function sessionByUserPrefix(userId: string): Deno.KvKey {
+  return ["session_by_user", userId];
 }
 
 /** The token-signing secret generated when `AUTH_SECRET` is not set. */

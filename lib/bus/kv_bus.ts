@@ -19,7 +19,9 @@ import type {
   BusEngine,
   BusMessage,
   BusStats,
+  HistoryPage,
   HistoryPolicy,
+  HistoryQuery,
   Position,
   Recovery,
 } from "./engine.ts";
@@ -38,6 +40,8 @@ const MAX_BATCH_IDEMPOTENT = 50;
 const MAX_BATCH_MESSAGES = 200;
 /** Estimated bytes per commit at most (messages are stored twice; KV allows 800 KiB). */
 const MAX_BATCH_BYTES = 300 * 1024;
+/** Most messages one history read returns. */
+export const MAX_HISTORY_READ = 1_000;
 /** Bytes per log entry at most. */
 const MAX_LOG_ENTRY_BYTES = 56 * 1024;
 const MAX_COMMIT_ATTEMPTS = 30;
@@ -448,6 +452,7 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
       stats.recoveries.recovered++;
       return { recovered: true, position: current, messages };
     },
+    history,
     stats: () => structuredClone(stats),
     async close() {
       closed = true;
@@ -458,6 +463,41 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
       await Promise.all(queues);
     },
   };
+
+  /**
+   * One bounded reverse range read of `["bus","h",channel]`: offsets within the kept size
+   * below `before`, newest first, at most `limit`. KV expires entries lazily, so messages
+   * older than the TTL, and any left from an earlier epoch, are skipped here.
+   */
+  async function history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+    const limit = Math.trunc(query.limit);
+    if (!(limit >= 1 && limit <= MAX_HISTORY_READ)) {
+      throw new RangeError(
+        `Cannot read the history of ${channel}: limit ${query.limit} is not within 1–${MAX_HISTORY_READ}`,
+      );
+    }
+    if (query.before !== undefined && !(query.before >= 0)) {
+      throw new RangeError(
+        `Cannot read the history of ${channel}: before ${query.before} is not an offset`,
+      );
+    }
+    const current = await position(channel);
+    const { size, ttlMs } = historyOf(channel);
+    const oldest = Math.max(1, current.offset - size + 1);
+    const end = Math.min(current.offset + 1, query.before ?? Infinity);
+    if (size <= 0 || end <= oldest) return { position: current, messages: [] };
+    const iter = kv.list<BusMessage>({
+      start: busHistoryKey(channel, oldest),
+      end: busHistoryKey(channel, end),
+    }, { reverse: true, limit });
+    const notBefore = now() - ttlMs;
+    const messages: BusMessage[] = [];
+    for await (const entry of iter) {
+      const m = entry.value;
+      if (m.epoch === current.epoch && m.ts > notBefore) messages.push(m);
+    }
+    return { position: current, messages: messages.reverse() };
+  }
 
   async function position(channel: string): Promise<Position> {
     const key = busHeadKey(channel);

@@ -4,12 +4,14 @@
  * publishes with an offline queue, in-band token refresh and RTT measurement.
  */
 import { CloseCode, shouldReconnect } from "../protocol/codes.ts";
+import { MAX_HISTORY_LIMIT } from "../protocol/limits.ts";
 import type { ConnectedData, ServerMessage } from "../protocol/messages.ts";
 import { backoffDelay } from "./backoff.ts";
-import type { PublishError } from "./errors.ts";
+import { type PublishError, RequestError } from "./errors.ts";
 import { type ResolvedOptions, resolveOptions } from "./options.ts";
 import { Publisher, type SendOutcome } from "./publisher.ts";
 import { Pinger } from "./quality.ts";
+import { Requests } from "./requests.ts";
 import { type Subscription, Subscriptions } from "./subscriptions.ts";
 import { TokenKeeper } from "./token.ts";
 import type {
@@ -17,6 +19,9 @@ import type {
   CodecName,
   ConnectionQuality,
   ConnectionState,
+  HistoryOptions,
+  HistoryPage,
+  PresenceList,
   PublishOptions,
   PublishResult,
   PublishSettlement,
@@ -62,6 +67,7 @@ export class RealtimeClient {
   /** Temporary subscribe refusals per channel, for the retry backoff. */
   #subscribeRetries = new Map<string, number>();
   #publisher: Publisher;
+  #requests: Requests;
   #tokens: TokenKeeper | null;
   #pinger: Pinger;
   #heartbeat: { intervalMs: number; timeoutMs: number } | null = null;
@@ -82,6 +88,7 @@ export class RealtimeClient {
       timers: o.timers,
       random: o.random,
     }, o);
+    this.#requests = new Requests({ send, timers: o.timers });
     this.#tokens = o.getToken
       ? new TokenKeeper(o.getToken, {
         timers: o.timers,
@@ -182,6 +189,58 @@ export class RealtimeClient {
     return this.#publisher.publish(channel, data, options);
   }
 
+  /**
+   * The newest `limit` (default 50, at most 100) messages `channel` still keeps — with
+   * `before`, those with an offset below it — oldest first, with the channel's current
+   * position. Needs the right to subscribe, not a subscription. While not connected the
+   * request waits for the connection; it rejects with a `RequestError` on the server's
+   * `error` (`forbidden`, `unauthorized`, `unknown_channel`, `rate_limited`, `internal`…),
+   * with `timeout` after `requestTimeoutMs` in all (or `options.timeoutMs`), and with
+   * `disconnected` when the connection drops after it was sent. Not retried by itself.
+   */
+  history<T>(channel: string, options: HistoryOptions = {}): Promise<HistoryPage<T>> {
+    const { limit, before } = options;
+    const bad = limit !== undefined &&
+        !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_HISTORY_LIMIT)
+      ? `limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}, got ${limit}`
+      : before !== undefined && !(Number.isInteger(before) && before >= 0)
+      ? `before must be an offset (an integer ≥ 0), got ${before}`
+      : null;
+    if (bad) {
+      return Promise.reject(
+        new RequestError(
+          "bad_message",
+          "history",
+          channel,
+          "",
+          `Cannot read history of ${channel}: ${bad}`,
+        ),
+      );
+    }
+    return this.#requests.request("history", channel, (id) => ({
+      type: "history",
+      id,
+      channel,
+      ...(limit !== undefined ? { limit } : {}),
+      ...(before !== undefined ? { before } : {}),
+    }), options.timeoutMs ?? this.#options.requestTimeoutMs) as Promise<HistoryPage<T>>;
+  }
+
+  /**
+   * Who is present on `channel` (a namespace that tracks presence): the members (the
+   * server lists at most its `maxPresenceMembers`; `truncated` says so) and their count.
+   * Needs the right to subscribe. Waits for the connection and fails like
+   * {@linkcode history}. Keep a list current with a subscription's `onJoin` / `onLeave`.
+   */
+  presence(channel: string, options: { timeoutMs?: number } = {}): Promise<PresenceList> {
+    return this.#requests.request(
+      "presence",
+      channel,
+      (id) => ({ type: "presence", id, channel }),
+      options.timeoutMs ?? this.#options.requestTimeoutMs,
+    ) as Promise<PresenceList>;
+  }
+
   /** Fails every unsettled publish with `cancelled` (e.g. on sign-out); returns how many. */
   clearOutbox(): number {
     return this.#publisher.clear();
@@ -246,8 +305,9 @@ export class RealtimeClient {
     this.#armDeadLink();
     this.#tokens?.connected(data.user?.expiresAt ?? null);
     this.#pinger.start();
-    // After the re-subscribes (sent on open): queued publishes, in order.
+    // After the re-subscribes (sent on open): queued publishes, in order; then requests.
     this.#publisher.resume();
+    this.#requests.resume();
   }
 
   #receive(data: unknown): void {
@@ -272,6 +332,15 @@ export class RealtimeClient {
       case "ack":
         this.#publisher.ack(message.id, message.data);
         return;
+      case "join":
+      case "leave":
+        return this.#subscriptions.presence(message);
+      case "presence":
+        this.#requests.reply("presence", message.id, message.data);
+        return;
+      case "history":
+        this.#requests.reply("history", message.id, message.data);
+        return;
       case "expiring":
         return this.#tokens?.expiring(message.data.expiresAt);
       case "refreshed":
@@ -291,6 +360,7 @@ export class RealtimeClient {
     if (id === undefined) return;
     if (this.#publisher.error(id, data)) return;
     if (this.#tokens?.error(id, data)) return;
+    if (this.#requests.error(id, data)) return;
     const refused = this.#subscriptions.refused(id, data);
     if (refused && refused.retry !== undefined) {
       // Temporary (rate limit, history unavailable): try again, backing off per channel.
@@ -342,6 +412,7 @@ export class RealtimeClient {
     this.#pinger.stop();
     this.#tokens?.disconnected();
     this.#publisher.suspend();
+    this.#requests.suspend();
     this.#subscriptions.disconnected();
     return socket;
   }

@@ -9,5 +9,5 @@
 export * from "./types.ts";
 export * from "./backoff.ts";
 export * from "./client.ts";
-export { PublishError } from "./errors.ts";
+export { PublishError, RequestError } from "./errors.ts";
 export { CLIENT_DEFAULTS } from "./options.ts";

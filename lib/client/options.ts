@@ -7,6 +7,7 @@ export const CLIENT_DEFAULTS = {
   maxReconnectDelayMs: 20_000,
   codec: "json" as CodecName,
   ackTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
   publishRetries: 3,
   maxQueue: 100,
   storageKey: "realtime:outbox",

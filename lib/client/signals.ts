@@ -7,6 +7,7 @@ import { type Signal, signal, useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import type { Quote } from "../prices/types.ts";
 import { RealtimeClient } from "./client.ts";
+import type { PresenceMember } from "../protocol/messages.ts";
 import type { ConnectionState, PublishResult } from "./types.ts";
 
 /** A publish that finally failed, for the notice islands show. */
@@ -210,4 +211,185 @@ export function publish<T>(
   optimistic?: { apply(): void; rollback(): void },
 ): Promise<PublishResult> {
   return pageClient().client.publish(channel, data, optimistic ? { optimistic } : undefined);
+}
+
+/** One message of a channel log: the validated data with its position and sender. */
+export interface LogEntry<T> {
+  data: T;
+  /** The channel offset (the entry's identity; entries are kept in offset order). */
+  offset: number;
+  /** Server time of the publish, ms since the epoch. */
+  ts: number;
+  /** The publishing user's id, attached by the server. */
+  from?: string;
+}
+
+/** Options of {@linkcode useChannelLog}. */
+export interface ChannelLogOptions<T> {
+  /** Entries kept (the newest). Default 50; also the history loaded on open. */
+  limit?: number;
+  /**
+   * Validates one message's data; `null` drops it. Another user's message that is not
+   * what this island expects must never break the island for everyone.
+   */
+  parse(data: unknown): T | null;
+}
+
+/** A channel's recent messages, loaded from history on open and kept live. */
+export interface ChannelLog<T> {
+  /** Oldest first, at most `limit`, each offset once. */
+  entries: Signal<LogEntry<T>[]>;
+  /** `loading` until the history arrived; `live`; `error` when refused. */
+  status: Signal<"loading" | "live" | "error">;
+  /** Why the subscription or the history read was refused. */
+  error: Signal<string | null>;
+  /** Messages dropped by `parse` since the page loaded. */
+  rejected: Signal<number>;
+  /** Adds an entry known from elsewhere (e.g. an own publish's ack) if not present. */
+  add(entry: LogEntry<T>): void;
+}
+
+/** Merges `incoming` into `entries` by offset (each offset once), keeping the newest `limit`. */
+export function mergeEntries<T>(
+  entries: readonly LogEntry<T>[],
+  incoming: readonly LogEntry<T>[],
+  limit: number,
+): LogEntry<T>[] {
+  if (incoming.length === 0) return entries as LogEntry<T>[];
+  const byOffset = new Map<number, LogEntry<T>>();
+  for (const e of entries) byOffset.set(e.offset, e);
+  let changed = false;
+  for (const e of incoming) {
+    if (byOffset.has(e.offset)) continue;
+    byOffset.set(e.offset, e);
+    changed = true;
+  }
+  if (!changed) return entries as LogEntry<T>[];
+  return [...byOffset.values()].sort((a, b) => a.offset - b.offset).slice(-limit);
+}
+
+/**
+ * Subscribes to an ordered channel and keeps its newest messages: the channel's history
+ * is read on open and again whenever a reconnect could not recover what was missed, so a
+ * page that opens or reloads shows what the channel keeps, and live messages are merged
+ * in by offset (never twice, never out of order).
+ */
+export function useChannelLog<T>(channel: string, options: ChannelLogOptions<T>): ChannelLog<T> {
+  const limit = options.limit ?? 50;
+  const parse = options.parse;
+  const state = useSignal<ChannelLog<T> | null>(null);
+  if (state.value === null) {
+    const entries = signal<LogEntry<T>[]>([]);
+    state.value = {
+      entries,
+      status: signal("loading"),
+      error: signal(null),
+      rejected: signal(0),
+      add: (entry) => entries.value = mergeEntries(entries.value, [entry], limit),
+    };
+  }
+  const s = state.value;
+  useEffect(() => {
+    const { client } = pageClient();
+    let active = true;
+    const accept = (
+      data: unknown,
+      offset: number | undefined,
+      ts: number,
+      from?: string,
+    ): LogEntry<T> | null => {
+      if (offset === undefined) return null;
+      const parsed = parse(data);
+      if (parsed === null) {
+        s.rejected.value++;
+        return null;
+      }
+      const entry: LogEntry<T> = { data: parsed, offset, ts };
+      if (from) entry.from = from;
+      return entry;
+    };
+    const load = () => {
+      client.history(channel, { limit }).then((page) => {
+        if (!active) return;
+        const loaded = page.messages
+          .map((m) => accept(m.data, m.offset, m.ts, m.from))
+          .filter((e): e is LogEntry<T> => e !== null);
+        s.entries.value = mergeEntries(s.entries.value, loaded, limit);
+        s.status.value = "live";
+      }, (err: Error) => {
+        if (!active) return;
+        // The live stream goes on; only the older messages are missing.
+        s.status.value = "live";
+        s.error.value = `Earlier messages could not be loaded (${err.message})`;
+      });
+    };
+    const sub = client.subscribe<unknown>(channel, {
+      onMessage(data, meta) {
+        const entry = accept(data, meta.offset, meta.ts, meta.from);
+        if (entry) s.entries.value = mergeEntries(s.entries.value, [entry], limit);
+      },
+      onSubscribed({ recovered }) {
+        // First subscribe, or a reconnect that could not replay: read the history.
+        if (recovered !== true) load();
+      },
+      onReset() {
+        s.entries.value = [];
+      },
+      onError(error) {
+        s.status.value = "error";
+        s.error.value = error.message;
+      },
+    });
+    return () => {
+      active = false;
+      sub.unsubscribe();
+    };
+  }, [channel]);
+  return s;
+}
+
+/** Who is present on a channel, kept current by join and leave events. */
+export interface PresenceSignals {
+  members: Signal<PresenceMember[]>;
+  /** Members in all (the list may be truncated by the server). */
+  count: Signal<number>;
+}
+
+/**
+ * The members of a presence channel: listed when the subscription is confirmed (again
+ * after every reconnect), then updated by `join` / `leave`.
+ */
+export function usePresence(channel: string): PresenceSignals {
+  const state = useSignal<PresenceSignals | null>(null);
+  if (state.value === null) state.value = { members: signal([]), count: signal(0) };
+  const s = state.value;
+  useEffect(() => {
+    const { client } = pageClient();
+    let active = true;
+    const sub = client.subscribe<unknown>(channel, {
+      onMessage() {},
+      onSubscribed() {
+        client.presence(channel).then((list) => {
+          if (!active) return;
+          s.members.value = list.members;
+          s.count.value = list.count;
+        }, () => {/* the list stays as it was; join / leave keep it moving */});
+      },
+      onJoin(member) {
+        if (s.members.value.some((m) => m.userId === member.userId)) return;
+        s.members.value = [...s.members.value, { ...member, connections: 1 }];
+        s.count.value++;
+      },
+      onLeave(member) {
+        const before = s.members.value.length;
+        s.members.value = s.members.value.filter((m) => m.userId !== member.userId);
+        if (s.members.value.length < before) s.count.value = Math.max(0, s.count.value - 1);
+      },
+    });
+    return () => {
+      active = false;
+      sub.unsubscribe();
+    };
+  }, [channel]);
+  return s;
 }

@@ -4,7 +4,7 @@
  */
 import type { ErrorData, ServerMessage } from "../protocol/messages.ts";
 import type { OutgoingMessage } from "./wire.ts";
-import type { SubscriptionHandlers } from "./types.ts";
+import type { MessageMeta, SubscriptionHandlers } from "./types.ts";
 
 /**
  * A subscription's state: `subscribing` until the server confirms (again after every
@@ -26,6 +26,7 @@ export interface Subscription {
 type Handlers = SubscriptionHandlers<unknown>;
 type Subscribed = Extract<ServerMessage, { type: "subscribed" }>;
 type Published = Extract<ServerMessage, { type: "message" }>;
+type PresenceEvent = Extract<ServerMessage, { type: "join" | "leave" }>;
 
 /** The subscriptions of one client; `send` returns false when nothing could be sent. */
 export class Subscriptions {
@@ -55,6 +56,14 @@ export class Subscriptions {
     if (first) {
       this.#refusedChannels.delete(channel);
       this.#subscribe(channel);
+    } else if (this.#confirmed.has(channel)) {
+      // Joining a confirmed subscription: tell these handlers too, as if just confirmed.
+      const position = this.#positions.get(channel);
+      queueMicrotask(() => {
+        if (this.#channels.get(channel)?.has(h) && this.#confirmed.has(channel)) {
+          h.onSubscribed?.(position ? { position } : {});
+        }
+      });
     }
     let unsubscribed = false;
     // deno-lint-ignore no-this-alias
@@ -105,7 +114,21 @@ export class Subscriptions {
       if (seen && seen.epoch === message.epoch && message.offset <= seen.offset) return;
       this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
     }
-    for (const h of this.#channels.get(message.channel) ?? []) h.onMessage(message.data);
+    const meta: MessageMeta = {
+      ts: message.ts,
+      ...(message.offset !== undefined ? { offset: message.offset } : {}),
+      ...(message.epoch !== undefined ? { epoch: message.epoch } : {}),
+      ...(message.from !== undefined ? { from: message.from } : {}),
+    };
+    for (const h of this.#channels.get(message.channel) ?? []) h.onMessage(message.data, meta);
+  }
+
+  /** Delivers a presence `join` / `leave` frame to the channel's handlers. */
+  presence(message: PresenceEvent): void {
+    for (const h of this.#channels.get(message.channel) ?? []) {
+      if (message.type === "join") h.onJoin?.(message.data);
+      else h.onLeave?.(message.data);
+    }
   }
 
   /** Handles a `subscribed` frame. */
@@ -119,7 +142,10 @@ export class Subscriptions {
       this.#positions.set(message.channel, { epoch, offset });
     }
     for (const h of this.#channels.get(message.channel) ?? []) {
-      h.onSubscribed?.({ recovered });
+      h.onSubscribed?.({
+        recovered,
+        ...(epoch !== undefined && offset !== undefined ? { position: { epoch, offset } } : {}),
+      });
       if (recovered === false) h.onReset?.();
       if (snapshot !== undefined) h.onSnapshot?.(snapshot);
     }

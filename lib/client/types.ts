@@ -58,9 +58,20 @@ export interface OutboxStorage {
 }
 
 /** Callbacks of one channel subscription. */
+/** Where and when a message was published, and by whom (from the `message` frame). */
+export interface MessageMeta {
+  /** Server time of the publish, ms since the epoch. */
+  ts: number;
+  /** The message's offset in the channel (channels with history). */
+  offset?: number;
+  epoch?: string;
+  /** The publishing user's id, attached by the server (client publishes only). */
+  from?: string;
+}
+
 export interface SubscriptionHandlers<T> {
-  /** Each published message, in order. */
-  onMessage(data: T): void;
+  /** Each published message, in order, with its position and sender. */
+  onMessage(data: T, meta: MessageMeta): void;
   /** The channel's current state, sent by the server on every (re)subscribe. */
   onSnapshot?(data: T): void;
   /**
@@ -73,9 +84,25 @@ export interface SubscriptionHandlers<T> {
    * The server confirmed the (re)subscription; `recovered` is set when it answered a
    * recovery position (`true`: the missed messages follow).
    */
-  onSubscribed?(info: { recovered?: boolean }): void;
+  onSubscribed?(
+    info: { recovered?: boolean; position?: { epoch: string; offset: number } },
+  ): void;
   /** The server refused the subscription. */
   onError?(error: { code: string; message: string }): void;
+  /** A user joined a presence channel (their first connection subscribed). */
+  onJoin?(member: { userId: string; name: string }): void;
+  /** A user left a presence channel (their last connection unsubscribed or closed). */
+  onLeave?(member: { userId: string; name: string }): void;
+}
+
+/** The members of a presence channel (the answer to `presence()`). */
+export interface PresenceList {
+  /** Members in all. */
+  count: number;
+  /** The members listed (at most the server's `maxPresenceMembers`). */
+  members: { userId: string; name: string; connections: number }[];
+  /** True when `members` is not the whole set. */
+  truncated: boolean;
 }
 
 /** Where the server committed a publish (from its `ack`). */
@@ -128,6 +155,58 @@ export interface PublishFailure extends Error {
   readonly id: string;
 }
 
+/** One message of a {@linkcode HistoryPage}. */
+export interface HistoryMessage<T> {
+  data: T;
+  /** Its offset in the channel. */
+  offset: number;
+  epoch: string;
+  /** Server time of the publish, ms since the epoch. */
+  ts: number;
+  /** The publishing user's id (client publishes only). */
+  from?: string;
+}
+
+/** A page of a channel's history, from `history()`. */
+export interface HistoryPage<T> {
+  /** The channel's epoch now. */
+  epoch: string;
+  /** The channel's last offset now (messages may be older: they are the newest kept). */
+  offset: number;
+  /** Oldest first. */
+  messages: HistoryMessage<T>[];
+}
+
+/** Options of one `history()` call. */
+export interface HistoryOptions {
+  /** Messages at most, 1–100. Default 50. */
+  limit?: number;
+  /** Only messages with an offset below this one (page back with the oldest offset seen). */
+  before?: number;
+  /** Overrides `requestTimeoutMs` for this call. */
+  timeoutMs?: number;
+}
+
+/**
+ * Why a request (`history()`) failed: a server error code (`forbidden`, `unauthorized`,
+ * `unknown_channel`, `rate_limited`, `internal`…) or one of the client's own:
+ * - `timeout`: no reply (or no connection) within the request's timeout;
+ * - `disconnected`: the connection dropped after the request was sent, before the reply;
+ * - `queue_full`: too many requests were already waiting.
+ */
+export type RequestErrorCode = ErrorCode | "timeout" | "disconnected" | "queue_full";
+
+/** The error of a failed request (the `RequestError` class implements it). */
+export interface RequestFailure extends Error {
+  readonly code: RequestErrorCode;
+  /** The request's type, e.g. `"history"`. */
+  readonly request: string;
+  readonly channel: string;
+  readonly id: string;
+  /** Whether asking again later may succeed. */
+  readonly temporary: boolean;
+}
+
 /** Connection quality, for status indicators. Times are `timers.now()` values. */
 export interface ConnectionQuality {
   /** Round trip of the last answered client `ping`, ms; null until measured or when down. */
@@ -165,6 +244,11 @@ export interface ClientOptions {
   getToken?: () => Promise<string>;
   /** How long to wait for a publish's `ack` before resending it, ms. Default 10 000. */
   ackTimeoutMs?: number;
+  /**
+   * How long a request (`history()`) may take in all — waiting for a connection, then
+   * for the reply — before it fails with `timeout`, ms. Default 10 000.
+   */
+  requestTimeoutMs?: number;
   /** Resends of one publish (after ack timeouts or temporary errors). Default 3. */
   publishRetries?: number;
   /**

@@ -11,6 +11,8 @@ export type OutgoingMessage =
   | { type: "subscribe"; id?: string; channel: string; since?: { epoch: string; offset: number } }
   | { type: "unsubscribe"; id?: string; channel: string }
   | { type: "publish"; id: string; channel: string; data: unknown }
+  | { type: "history"; id: string; channel: string; limit?: number; before?: number }
+  | { type: "presence"; id: string; channel: string }
   | { type: "ping"; id?: string }
   | { type: "pong"; id?: string }
   | { type: "refresh"; id: string; token: string };

@@ -7,6 +7,7 @@ import {
   staticImports,
   writeSnapshot,
 } from "./bundle.ts";
+import { deadline } from "../../tests/_deadline.ts";
 
 const ROOT = new URL("./testdata/", import.meta.url);
 const ISLANDS = [
@@ -15,8 +16,12 @@ const ISLANDS = [
   "./islands/sub/Counter.tsx",
 ];
 
-// Bundled once for the whole file.
-const bundle = await bundleIslands({ root: ROOT, islands: ISLANDS });
+// Bundled once for the whole file (a `deno bundle` child: bounded, slow on a loaded machine).
+const bundle = await deadline(
+  bundleIslands({ root: ROOT, islands: ISLANDS }),
+  120_000,
+  "deno bundle of the fixture's islands",
+);
 
 Deno.test("[bundle] entry names are stable, readable and collision-free", () => {
   assert.deepEqual(

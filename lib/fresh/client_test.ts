@@ -4,6 +4,7 @@ import { browserTest } from "../../tests/_browser.ts";
 import { createHandler } from "./server.ts";
 import manifest from "./testdata/fresh.gen.ts";
 import { BREAKOUT } from "./testdata/routes/islands.tsx";
+import { deadline, fetchWithin } from "../../tests/_deadline.ts";
 
 function text(page: Page, selector: string): Promise<string | null> {
   return page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
@@ -42,7 +43,7 @@ browserTest(
         dialog.dismiss();
       });
       const origin = `http://localhost:${server.addr.port}`;
-      const html = await (await fetch(`${origin}/islands`)).text();
+      const html = await (await fetchWithin(`${origin}/islands`)).text();
       const buildId = /data-build-id="([^"]+)"/.exec(html)![1];
 
       await page.goto(`${origin}/islands`);
@@ -79,7 +80,7 @@ browserTest(
       assert.deepEqual(problems, []);
     } finally {
       controller.abort();
-      await server.finished;
+      await deadline(server.finished, 10_000, "the test server to finish");
     }
   },
 );

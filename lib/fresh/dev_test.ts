@@ -3,6 +3,7 @@ import { build, dev } from "./dev.ts";
 import { createHandler } from "./handler.ts";
 import { isDevMode, setDevMode } from "./internal.ts";
 import manifest from "./testdata/fresh.gen.ts";
+import { deadline, fetchWithin } from "../../tests/_deadline.ts";
 
 const ROOT = new URL("./testdata/", import.meta.url);
 const TAMPER = "/* served from the build folder */";
@@ -20,7 +21,7 @@ function buildIdOf(html: string): string {
 const dir = await Deno.makeTempDir({ prefix: "fresh_dev_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 const outDir = `${dir}/_fresh`;
-const built = await build(ROOT, { build: { outDir } });
+const built = await deadline(build(ROOT, { build: { outDir } }), 120_000, "the fixture's build");
 await Deno.writeTextFile(`${outDir}/client.js`, TAMPER, { append: true });
 
 Deno.test("[dev] build writes the bundles and snapshot.json into build.outDir", async () => {
@@ -96,17 +97,19 @@ Deno.test("[dev] dev() serves a deno serve entry point in dev mode", async () =>
     },
   });
   try {
-    const { port } = await listening.promise;
+    const { port } = await deadline(listening.promise, 30_000, "dev() to listen");
     assert.equal(isDevMode(), true);
-    const res = await fetch(`http://127.0.0.1:${port}/counter`);
+    const res = await fetchWithin(`http://127.0.0.1:${port}/counter`);
     const html = await res.text();
     assert.equal(res.status, 200);
-    const client = await fetch(`http://127.0.0.1:${port}/_frsh/js/${buildIdOf(html)}/client.js`);
+    const client = await fetchWithin(
+      `http://127.0.0.1:${port}/_frsh/js/${buildIdOf(html)}/client.js`,
+    );
     await client.body?.cancel();
     assert.equal(client.headers.get("cache-control"), "no-cache");
   } finally {
     controller.abort();
-    await done;
+    await deadline(done, 10_000, "dev() to return after the abort");
     setDevMode(false);
   }
 });

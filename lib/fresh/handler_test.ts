@@ -4,9 +4,10 @@ import { createHandler } from "./server.ts";
 import { deserializeIslands, isSignal } from "./serialize.ts";
 import manifest from "./testdata/fresh.gen.ts";
 import { BREAKOUT } from "./testdata/routes/islands.tsx";
+import { deadline } from "../../tests/_deadline.ts";
 
 // Bundled once for the whole file (no `_fresh/` in testdata, so this runs deno bundle).
-const handler = await createHandler(manifest);
+const handler = await deadline(createHandler(manifest), 120_000, "createHandler to bundle");
 
 async function request(path: string, init?: RequestInit, info?: Deno.ServeHandlerInfo) {
   const res = await handler(new Request(`http://localhost${path}`, init), info);

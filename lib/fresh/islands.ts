@@ -16,16 +16,10 @@
  */
 import { type ComponentType, createContext, h, options, type VNode } from "preact";
 import { useContext } from "preact/hooks";
-import type { IslandProps } from "./serialize.ts";
+import { type RenderState, RenderStateContext } from "./render_state.ts";
 import type { IslandModule } from "./types.ts";
 
-/** Collects the islands rendered on one page. */
-export interface RenderState {
-  islands: IslandProps[];
-}
-
-/** Provided around a page while it renders; absent outside of page rendering. */
-export const RenderStateContext = createContext<RenderState | null>(null);
+export { type RenderState, RenderStateContext };
 
 const InsideIsland = createContext(false);
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { generateManifest, scanProject, writeManifest } from "./manifest.ts";
+import { deadline } from "../../tests/_deadline.ts";
 
 const FIXTURE = new URL("./testdata/", import.meta.url);
 
@@ -12,12 +13,22 @@ async function denoFmt(text: string): Promise<string> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const output = await child.output();
-  assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  return new TextDecoder().decode(output.stdout);
+  try {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(text));
+    await writer.close();
+    const output = await deadline(child.output(), 30_000, "deno fmt to format the text");
+    assert.ok(output.success, new TextDecoder().decode(output.stderr));
+    return new TextDecoder().decode(output.stdout);
+  } catch (err) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It has exited.
+    }
+    await deadline(child.status, 5_000, "deno fmt to exit after SIGKILL");
+    throw err;
+  }
 }
 
 async function withProject(files: string[], fn: (root: URL) => Promise<void>): Promise<void> {

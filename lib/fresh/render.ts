@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { type ComponentChildren, type ComponentType, h } from "preact";
+import { type ComponentChildren, type ComponentType, Fragment, h } from "preact";
 import { renderToString } from "preact-render-to-string";
-import { type RenderState, RenderStateContext } from "./islands.ts";
+import { type RenderState, RenderStateContext } from "./render_state.ts";
 import { escapeJson, serializeIslands } from "./serialize.ts";
 import { staticImports } from "./bundle.ts";
 import type { FreshContext, PageProps } from "./types.ts";
@@ -58,7 +58,7 @@ export async function renderPage(input: RenderInput): Promise<Response> {
       inner = h(component as ComponentType<PageProps>, { ...pageProps(ctx), Component });
     }
   }
-  const state: RenderState = { islands: [] };
+  const state: RenderState = { islands: [], head: [] };
   const html = renderToString(h(RenderStateContext.Provider, { value: state }, inner));
   const headers = new Headers(input.init?.headers);
   if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
@@ -100,6 +100,9 @@ function toDocument(html: string, state: RenderState, assets: ClientAssets | nul
   let doc = /^\s*<html[\s>]/i.test(html)
     ? html
     : `<html><head>${DEFAULT_HEAD}</head><body>${html}</body></html>`;
+  if (state.head && state.head.length > 0) {
+    doc = withHead(doc, renderToString(h(Fragment, null, state.head)));
+  }
   if (state.islands.length > 0) {
     if (!assets) throw new Error("Cannot render islands: no island bundle was built");
     const { head, body } = islandScripts(state, assets);
@@ -107,6 +110,16 @@ function toDocument(html: string, state: RenderState, assets: ClientAssets | nul
     doc = insertBefore(doc, "</body>", body, true);
   }
   return "<!DOCTYPE html>" + doc;
+}
+
+/** Inserts `<Head>` markup before `</head>`; its `<title>` replaces the document's. */
+function withHead(doc: string, head: string): string {
+  if (/<title[\s>]/i.test(head)) {
+    const end = doc.toLowerCase().indexOf("</head>");
+    const before = end === -1 ? doc : doc.slice(0, end);
+    doc = before.replace(/<title[\s>][\s\S]*?<\/title>/i, "") + (end === -1 ? "" : doc.slice(end));
+  }
+  return insertBefore(doc, "</head>", head, false);
 }
 
 function islandScripts(state: RenderState, assets: ClientAssets): { head: string; body: string } {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { ComponentChildren } from "preact";
 import { type Context, isAsyncComponent, pageProps, renderPage } from "./render.ts";
 import { registerIslands } from "./islands.ts";
+import { Head } from "./runtime.ts";
 import type { PageProps } from "./types.ts";
 
 function ctx(data: unknown = undefined): Context {
@@ -163,4 +164,38 @@ Deno.test("[render] async components are told apart from sync ones", () => {
   assert.ok(!isAsyncComponent(() => Promise.resolve(null)));
   assert.ok(!isAsyncComponent(Page));
   assert.ok(!isAsyncComponent("div"));
+});
+
+Deno.test("[render] <Head> children go into <head>; its <title> replaces the app's", async () => {
+  function App({ Component }: PageProps) {
+    return (
+      <html>
+        <head>
+          <title>App</title>
+        </head>
+        <body>
+          <Component />
+        </body>
+      </html>
+    );
+  }
+  function Titled() {
+    return (
+      <>
+        <Head>
+          <title>Pair · BTC-USD</title>
+          <meta name="description" content="a &quot;pair&quot;" />
+        </Head>
+        <p>body</p>
+      </>
+    );
+  }
+  const titled = await renderPage({ req, ctx: ctx(), page: Titled, wrappers: [App], assets: null });
+  const html = await titled.text();
+  assert.equal(html.match(/<title>/g)?.length, 1, html);
+  assert.match(html, /<head><title>Pair · BTC-USD<\/title><meta name="description"[^>]*><\/head>/);
+  assert.match(html, /<body><p>body<\/p><\/body>/);
+
+  const plain = await renderPage({ req, ctx: ctx("x"), page: Page, wrappers: [App], assets: null });
+  assert.match(await plain.text(), /<head><title>App<\/title><\/head>/);
 });

@@ -3,7 +3,10 @@
  *
  * @module
  */
+import type { ComponentChildren } from "preact";
+import { useContext } from "preact/hooks";
 import { ASSET_CACHE_BUST_KEY, getBuildId } from "./internal.ts";
+import { RenderStateContext } from "./render_state.ts";
 
 /** True when running in a browser (inside a hydrated island). */
 export const IS_BROWSER: boolean = typeof document !== "undefined";
@@ -23,4 +26,15 @@ export function asset(path: string): string {
   if (new RegExp(`[?&]${ASSET_CACHE_BUST_KEY}=`).test(base)) return path;
   const separator = base.includes("?") ? "&" : "?";
   return `${base}${separator}${ASSET_CACHE_BUST_KEY}=${encodeURIComponent(id)}${hash}`;
+}
+
+/**
+ * Fresh's `<Head>`: its children are rendered into the page's `<head>` (server rendering
+ * only; inside a hydrated island it renders nothing). A `<title>` given here replaces
+ * the one `_app` renders, so each page can name itself.
+ */
+export function Head({ children }: { children?: ComponentChildren }): null {
+  const state = useContext(RenderStateContext);
+  if (state) (state.head ??= []).push(children);
+  return null;
 }

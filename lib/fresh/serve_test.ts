@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { serveOptions, start } from "./serve.ts";
 import manifest from "./testdata/fresh.gen.ts";
+import { deadline, fetchWithin, spawnChild, waitFor } from "../../tests/_deadline.ts";
 
 const MAIN = new URL("./testdata/main.ts", import.meta.url);
 
@@ -31,65 +32,67 @@ Deno.test("[serve] start() serves pages and WebSocket upgrades until its signal 
       onListen: listening.resolve,
     },
   });
-  const { port } = await listening.promise;
-  const res = await fetch(`http://127.0.0.1:${port}/about`);
-  assert.equal(res.status, 200);
-  assert.ok((await res.text()).includes("<h1>About</h1>"));
+  try {
+    const { port } = await deadline(listening.promise, 30_000, "start() to listen");
+    const res = await fetchWithin(`http://127.0.0.1:${port}/about`);
+    assert.equal(res.status, 200);
+    assert.ok((await res.text()).includes("<h1>About</h1>"));
 
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/api/ws`);
-  const opened = Promise.withResolvers<void>();
-  const message = Promise.withResolvers<string>();
-  const closed = Promise.withResolvers<void>();
-  socket.onopen = () => opened.resolve();
-  socket.onmessage = (event) => message.resolve(event.data);
-  socket.onerror = () => opened.reject(new Error("Cannot open the socket"));
-  socket.onclose = () => closed.resolve();
-  await opened.promise;
-  socket.send("hi");
-  assert.equal(await message.promise, "echo hi");
-  socket.close();
-  await closed.promise;
-
-  controller.abort();
-  await done;
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/api/ws`);
+    const opened = Promise.withResolvers<void>();
+    const message = Promise.withResolvers<string>();
+    const closed = Promise.withResolvers<void>();
+    socket.onopen = () => opened.resolve();
+    socket.onmessage = (event) => message.resolve(event.data);
+    socket.onerror = () => opened.reject(new Error("Cannot open the socket"));
+    socket.onclose = () => closed.resolve();
+    try {
+      await deadline(opened.promise, 10_000, "the socket to open");
+      socket.send("hi");
+      assert.equal(await deadline(message.promise, 10_000, "the echo of hi"), "echo hi");
+    } finally {
+      socket.close();
+      await deadline(closed.promise, 10_000, "the socket to close");
+    }
+  } finally {
+    controller.abort();
+    await deadline(done, 10_000, "start() to return after the abort");
+  }
 });
 
 Deno.test("[serve] a createHandler module runs under deno serve --parallel", async () => {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", String(port), MAIN.href],
-    env: { DENO_JOBS: "2", NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
-  try {
-    const origin = `http://127.0.0.1:${port}`;
-    let page = "";
-    for (let attempt = 0; attempt < 200 && page === ""; attempt++) {
-      try {
-        const res = await fetch(`${origin}/islands`, { client });
-        page = await res.text();
-        assert.equal(res.status, 200);
-      } catch (e) {
-        if (!(e instanceof TypeError)) throw e;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    const clientUrl = /"(\/_frsh\/js\/[0-9a-f]+\/client\.js)"/.exec(page)?.[1];
-    assert.ok(clientUrl, "the page references the client bundle");
-    // New connections spread over the workers; every worker knows the same build id.
-    for (let i = 0; i < 8; i++) {
-      const res: Response = await fetch(origin + clientUrl, { client });
-      await res.body?.cancel();
+  // The child is stopped on every path: SIGTERM, and SIGKILL if it is still alive 3 s later
+  // (a `deno serve --parallel` once kept answering after SIGTERM and hung the suite).
+  await using child = spawnChild(
+    Deno.execPath(),
+    ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", "0", MAIN.href],
+    { env: { DENO_JOBS: "2", NO_COLOR: "1" }, name: "deno serve --parallel" },
+  );
+  const [, port] = await child.waitForOutput(
+    /Listening on http:\/\/127\.0\.0\.1:(\d+)\/ with 2 threads/,
+    60_000,
+    "deno serve --parallel to listen",
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  // Both workers print the line once listening, but a worker may still be importing the
+  // module: poll the page (bounded) until one answers.
+  const page = await waitFor(async () => {
+    try {
+      const res = await fetchWithin(`${origin}/islands`, { client, timeoutMs: 10_000 });
       assert.equal(res.status, 200);
+      return await res.text();
+    } catch (e) {
+      if (e instanceof TypeError) return ""; // connection refused: not serving yet
+      throw e;
     }
-  } finally {
-    client.close();
-    child.kill("SIGTERM");
-    await child.output();
+  }, { timeoutMs: 60_000, intervalMs: 100, what: `${origin}/islands to answer` });
+  const clientUrl = /"(\/_frsh\/js\/[0-9a-f]+\/client\.js)"/.exec(page)?.[1];
+  assert.ok(clientUrl, "the page references the client bundle");
+  // New connections spread over the workers; every worker knows the same build id.
+  for (let i = 0; i < 8; i++) {
+    const res = await fetchWithin(origin + clientUrl, { client, timeoutMs: 10_000 });
+    await res.body?.cancel();
+    assert.equal(res.status, 200);
   }
 });

@@ -11,6 +11,6 @@ Deno.test("[server] the public modules export Fresh's names and nothing else", (
     "defineRoute",
     "start",
   ]);
-  assert.deepEqual(Object.keys(runtime).sort(), ["IS_BROWSER", "asset"]);
+  assert.deepEqual(Object.keys(runtime).sort(), ["Head", "IS_BROWSER", "asset"]);
   assert.deepEqual(Object.keys(devModule).sort(), ["build", "dev"]);
 });

@@ -33,6 +33,8 @@ export class Connection {
   rttMs: number | null = null;
   /** Whether the `expiring` notice was sent for the current credential. */
   expiryNoticeSent = false;
+  /** `history` reads in flight. */
+  historyReads = 0;
   readonly bucket: TokenBucket;
   strikes = 0;
   strikeWindowStart: number;

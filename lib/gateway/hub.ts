@@ -11,7 +11,9 @@ import {
   CloseCode,
   CODECS,
   decodeClientFrame,
+  DEFAULT_HISTORY_LIMIT,
   ErrorCode,
+  type HistoryEntry,
   type ProtocolError,
   protocolError,
   type ServerMessage,
@@ -19,12 +21,13 @@ import {
 } from "../protocol/mod.ts";
 import { Connection, type ConnectionInit } from "./connection.ts";
 import { DEFAULT_LIMITS, type GatewayLimits } from "./limits.ts";
-import type { Position, Recovery } from "../bus/engine.ts";
+import type { HistoryPage, HistoryQuery, Position, Recovery } from "../bus/engine.ts";
 import { byteLength, encoded, FrameCache } from "./frames.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { Outbound } from "./outbound.ts";
 import { allowed, type Namespaces, resolveChannel, type ResolvedChannel } from "./namespaces.ts";
 import { Presence } from "./presence.ts";
+import { TimingWheel } from "./timing_wheel.ts";
 import type { Transport } from "./transport.ts";
 
 export { Connection } from "./connection.ts";
@@ -70,6 +73,8 @@ export type PublishHandler = (
 export interface HistorySource {
   position(channel: string): Promise<Position>;
   recover(channel: string, since: Position): Promise<Recovery>;
+  /** The newest kept messages (below `before`), oldest first, for `history` requests. */
+  history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
 }
 
 /** Options for {@linkcode Hub}. */
@@ -113,6 +118,18 @@ export interface HubStats {
 const EXPIRY_NOTICE_MS = 60_000;
 const EXPIRY_GRACE_MS = 5_000;
 const STRIKE_WINDOW_MS = 10_000;
+/**
+ * Period of the timer that drives heartbeats, pong deadlines, credential expiry and idle
+ * closes, ms: each is acted on within one period (plus timer lateness) of being due.
+ */
+export const HEARTBEAT_TICK_MS = 50;
+/** `history` reads one connection may have in flight; more are refused with `rate_limited`. */
+export const MAX_HISTORY_READS_IN_FLIGHT = 4;
+/**
+ * Bytes of message data (as JSON) one `history` reply carries at most (and at most half
+ * of `maxBufferedBytes`): older messages beyond it are left for the next page.
+ */
+export const MAX_HISTORY_PAGE_BYTES = 256 * 1024;
 
 /** Connections, subscriptions and presence of one isolate. */
 export class Hub {
@@ -132,12 +149,15 @@ export class Hub {
   #timers: ReturnType<typeof setInterval>[] = [];
   #totals = { messagesIn: 0, bytesIn: 0 };
   #out: Outbound;
+  /** Each connection once, at the time its next timed check is due. */
+  #due: TimingWheel<Connection>;
 
   constructor(options: HubOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.presence = new Presence(this.limits.maxPresenceMembers);
+    this.#due = new TimingWheel({ now: this.#now(), tickMs: HEARTBEAT_TICK_MS });
     this.metrics = createGatewayMetrics({
       connections: () => this.#connections.size,
       subscriptions: () => this.stats().subscriptions,
@@ -156,10 +176,13 @@ export class Hub {
     this.#middlewares.push(middleware);
   }
 
-  /** Starts the heartbeat (every second) and backpressure flush (every 100 ms) timers. */
+  /**
+   * Starts the two timers of the hub: heartbeat checks every {@linkcode HEARTBEAT_TICK_MS}
+   * (visiting only the connections that are due) and the backpressure flush every 100 ms.
+   */
   start(): void {
     if (this.#timers.length > 0) return;
-    this.#timers.push(setInterval(() => this.heartbeat(), 1_000));
+    this.#timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_TICK_MS));
     this.#timers.push(setInterval(() => this.flush(), 100));
   }
 
@@ -222,6 +245,7 @@ export class Hub {
       },
     });
     this.#options.log?.debug("connection opened", { conn: conn.id, user: p.userId, ip: init.ip });
+    this.#scheduleChecks(conn);
     return conn;
   }
 
@@ -230,6 +254,7 @@ export class Hub {
     if (conn.closed) return;
     conn.closed = true;
     this.#connections.delete(conn.id);
+    this.#due.cancel(conn);
     this.#unindex(conn);
     const ipCount = (this.#byIp.get(conn.ip) ?? 1) - 1;
     if (ipCount <= 0) this.#byIp.delete(conn.ip);
@@ -372,6 +397,11 @@ export class Hub {
         return this.#clientPublish(conn, message.id, message.channel, message.data);
       case "presence":
         return this.#presenceQuery(conn, message.id, message.channel);
+      case "history":
+        return this.#historyQuery(conn, message.id, message.channel, {
+          limit: message.limit ?? DEFAULT_HISTORY_LIMIT,
+          ...(message.before !== undefined ? { before: message.before } : {}),
+        });
       case "ping":
         return this.#send(conn, { v: 1, type: "pong", ...(message.id ? { id: message.id } : {}) });
       case "pong":
@@ -379,6 +409,7 @@ export class Hub {
           conn.rttMs = now - conn.pingSentAt;
           conn.pingSentAt = null;
           this.metrics.pingRttSeconds.observe(conn.rttMs / 1000);
+          this.#scheduleChecks(conn);
         }
         return;
       case "refresh":
@@ -386,11 +417,13 @@ export class Hub {
     }
   }
 
+  /** Resolves `channel` and checks `action`; else answers the error (`verb` words it). */
   #resolveFor(
     conn: Connection,
     channel: string,
     action: "subscribe" | "publish",
     id: string | undefined,
+    verb: string = action,
   ): ResolvedChannel | null {
     const resolved = resolveChannel(this.#options.namespaces, channel);
     if ("error" in resolved) {
@@ -405,8 +438,8 @@ export class Hub {
         protocolError(
           anonymous ? ErrorCode.Unauthorized : ErrorCode.Forbidden,
           anonymous
-            ? `Cannot ${action} ${channel}: sign in first (anonymous connections may read public channels only)`
-            : `Cannot ${action} ${channel}: not allowed for this user`,
+            ? `Cannot ${verb} ${channel}: sign in first (anonymous connections may read public channels only)`
+            : `Cannot ${verb} ${channel}: not allowed for this user`,
           id,
         ),
       );
@@ -623,6 +656,78 @@ export class Hub {
     this.#send(conn, { v: 1, type: "presence", id, channel, data: this.presence.list(channel) });
   }
 
+  /**
+   * Answers a `history` request: allowed exactly when subscribing would be (no
+   * subscription needed); at most {@linkcode MAX_HISTORY_READS_IN_FLIGHT} per connection.
+   */
+  async #historyQuery(
+    conn: Connection,
+    id: string,
+    channel: string,
+    query: HistoryQuery,
+  ): Promise<void> {
+    const what = "read the history of";
+    if (!this.#resolveFor(conn, channel, "subscribe", id, what)) return;
+    const source = this.#options.history;
+    if (!source) {
+      return this.#sendError(
+        conn,
+        protocolError(ErrorCode.Internal, `Cannot ${what} ${channel}: no history here`, id),
+      );
+    }
+    if (conn.historyReads >= MAX_HISTORY_READS_IN_FLIGHT) {
+      return this.#sendError(
+        conn,
+        protocolError(
+          ErrorCode.RateLimited,
+          `Cannot ${what} ${channel}: ${MAX_HISTORY_READS_IN_FLIGHT} history requests are already in flight, wait for their replies`,
+          id,
+        ),
+      );
+    }
+    conn.historyReads++;
+    let page: HistoryPage;
+    try {
+      page = await source.history(channel, query);
+    } catch (err) {
+      this.#options.log?.error("channel history unavailable", { channel, err });
+      return this.#sendError(
+        conn,
+        protocolError(
+          ErrorCode.Internal,
+          `Cannot ${what} ${channel}: history unavailable, retry`,
+          id,
+        ),
+      );
+    } finally {
+      conn.historyReads--;
+    }
+    if (conn.closed) return;
+    const budget = Math.min(MAX_HISTORY_PAGE_BYTES, this.limits.maxBufferedBytes / 2);
+    const messages: HistoryEntry[] = [];
+    let bytes = 0;
+    for (let i = page.messages.length - 1; i >= 0; i--) {
+      const m = page.messages[i];
+      bytes += byteLength(JSON.stringify(m.data) ?? "null");
+      if (bytes > budget && messages.length > 0) break;
+      messages.push({
+        offset: m.offset,
+        epoch: m.epoch,
+        ts: m.ts,
+        data: m.data,
+        ...(m.from !== undefined ? { from: m.from } : {}),
+      });
+    }
+    const { epoch, offset } = page.position;
+    this.#send(conn, {
+      v: 1,
+      type: "history",
+      id,
+      channel,
+      data: { epoch, offset, messages: messages.reverse() },
+    });
+  }
+
   async #refresh(conn: Connection, id: string, token: string): Promise<void> {
     const auth = this.#options.auth;
     if (!auth) {
@@ -654,6 +759,7 @@ export class Hub {
     }
     conn.principal = result.principal;
     conn.expiryNoticeSent = false;
+    this.#scheduleChecks(conn);
     this.#send(conn, {
       v: 1,
       type: "refreshed",
@@ -744,57 +850,93 @@ export class Hub {
   }
 
   /**
-   * Pings connections that are due, closes those that missed the pong deadline (4002),
-   * those idle for too long (4501), and those whose credential expired (4003); warns
-   * connections whose credential expires soon with `expiring`.
+   * Runs the timed checks of the connections that are due at `now`: pings those whose
+   * ping is due, closes those that missed the pong deadline (4002), those idle for too
+   * long (4501), and those whose credential expired (4003); warns connections whose
+   * credential expires soon with `expiring`. Only due connections are visited (a timing
+   * wheel, lib/gateway/timing_wheel.ts); `start()` calls this every
+   * {@linkcode HEARTBEAT_TICK_MS}, tests call it with their own clock.
    */
   heartbeat(now = this.#now()): void {
     const ping = new FrameCache({ v: 1, type: "ping" });
-    let pings = 0;
-    let pingBytes = 0;
-    for (const conn of [...this.#connections.values()]) {
-      if (conn.pingSentAt !== null && now - conn.pingSentAt > this.limits.pongTimeoutMs) {
-        this.disconnect(
+    const sent = { pings: 0, bytes: 0 };
+    try {
+      this.#due.advance(now, (conn) => this.#check(conn, now, ping, sent));
+    } finally {
+      this.#out.countOut("ping", sent.pings, sent.bytes);
+    }
+  }
+
+  /** The timed checks of one due connection; schedules its next one unless it closed. */
+  #check(
+    conn: Connection,
+    now: number,
+    ping: FrameCache,
+    sent: { pings: number; bytes: number },
+  ): void {
+    if (conn.closed) return;
+    const limits = this.limits;
+    if (conn.pingSentAt !== null && now - conn.pingSentAt > limits.pongTimeoutMs) {
+      return this.disconnect(
+        conn,
+        CloseCode.HeartbeatTimeout,
+        `no pong within ${limits.pongTimeoutMs} ms`,
+      );
+    }
+    const expiresAt = conn.principal.expiresAt;
+    if (expiresAt !== null) {
+      if (now > expiresAt + EXPIRY_GRACE_MS) {
+        return this.disconnect(
           conn,
-          CloseCode.HeartbeatTimeout,
-          `no pong within ${this.limits.pongTimeoutMs} ms`,
+          CloseCode.TokenExpired,
+          "credential expired; reconnect with a new token",
         );
-        continue;
       }
-      const expiresAt = conn.principal.expiresAt;
-      if (expiresAt !== null) {
-        if (now > expiresAt + EXPIRY_GRACE_MS) {
-          this.disconnect(
-            conn,
-            CloseCode.TokenExpired,
-            "credential expired; reconnect with a new token",
-          );
-          continue;
-        }
-        if (!conn.expiryNoticeSent && expiresAt - now <= EXPIRY_NOTICE_MS) {
-          conn.expiryNoticeSent = true;
-          this.#send(conn, { v: 1, type: "expiring", data: { expiresAt } });
-        }
-      }
-      if (conn.channels.size === 0 && now - conn.lastActivity > this.limits.idleTimeoutMs) {
-        this.disconnect(
-          conn,
-          CloseCode.IdleTimeout,
-          `idle for ${this.limits.idleTimeoutMs} ms with no subscriptions`,
-        );
-        continue;
-      }
-      if (conn.pingSentAt === null && now >= conn.nextPingAt) {
-        conn.pingSentAt = now;
-        conn.nextPingAt = now + this.limits.pingIntervalMs;
-        const enc = ping.for(conn.codec);
-        if (this.#out.deliver(conn, enc) === "written") {
-          pings++;
-          pingBytes += enc.size;
-        }
+      if (!conn.expiryNoticeSent && expiresAt - now <= EXPIRY_NOTICE_MS) {
+        conn.expiryNoticeSent = true;
+        this.#send(conn, { v: 1, type: "expiring", data: { expiresAt } });
       }
     }
-    this.#out.countOut("ping", pings, pingBytes);
+    if (conn.channels.size === 0 && now - conn.lastActivity > limits.idleTimeoutMs) {
+      return this.disconnect(
+        conn,
+        CloseCode.IdleTimeout,
+        `idle for ${limits.idleTimeoutMs} ms with no subscriptions`,
+      );
+    }
+    if (conn.pingSentAt === null && now >= conn.nextPingAt) {
+      conn.pingSentAt = now;
+      // Keep the cadence (counted from the connection's start) unless far behind.
+      const next = conn.nextPingAt + limits.pingIntervalMs;
+      conn.nextPingAt = next > now ? next : now + limits.pingIntervalMs;
+      const enc = ping.for(conn.codec);
+      if (this.#out.deliver(conn, enc) === "written") {
+        sent.pings++;
+        sent.bytes += enc.size;
+      }
+    }
+    if (!conn.closed) this.#scheduleChecks(conn);
+  }
+
+  /**
+   * Schedules the connection's next timed check at the earliest of: its next ping (or,
+   * with a ping outstanding, just after the pong deadline), its `expiring` notice, just
+   * after its credential's grace period, and just after its idle deadline. Deadlines that
+   * only move later (activity) need no reschedule: the check finds nothing to do and
+   * schedules the next one.
+   */
+  #scheduleChecks(conn: Connection): void {
+    const limits = this.limits;
+    let due = conn.pingSentAt !== null
+      ? conn.pingSentAt + limits.pongTimeoutMs + 1
+      : conn.nextPingAt;
+    const expiresAt = conn.principal.expiresAt;
+    if (expiresAt !== null) {
+      due = Math.min(due, expiresAt + EXPIRY_GRACE_MS + 1);
+      if (!conn.expiryNoticeSent) due = Math.min(due, expiresAt - EXPIRY_NOTICE_MS);
+    }
+    due = Math.min(due, conn.lastActivity + limits.idleTimeoutMs + 1);
+    this.#due.schedule(conn, due);
   }
 
   // ---- introspection ---------------------------------------------------------------

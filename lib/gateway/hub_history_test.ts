@@ -20,6 +20,7 @@ function manualHistory() {
       calls.push({ channel, since });
       return new Promise((resolve) => release = resolve);
     },
+    history: () => Promise.reject(new Error("unused")),
   };
   return { source, calls, answer: (r: Recovery) => release(r) };
 }
@@ -97,6 +98,7 @@ Deno.test("[hub] a history failure answers a temporary error and leaves nothing 
     history: {
       position: () => Promise.reject(new Error("kv down")),
       recover: () => Promise.reject(new Error("kv down")),
+      history: () => Promise.reject(new Error("kv down")),
     },
   });
   const c = connect();

@@ -3,6 +3,7 @@ import { leaseHolder } from "../bus/lease.ts";
 import { MARKET_LEASE, runMarketProducer } from "./producer.ts";
 import { createSimulatedMarket } from "./simulated.ts";
 import { readBoard } from "./store.ts";
+import { deadline } from "../../tests/_deadline.ts";
 
 function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -37,7 +38,7 @@ Deno.test("[producer] one of two producers holds the lease and the board advance
   // The holder stops and releases: the other takes over and continues from the board.
   const priceBefore = (await readBoard(kv))!.quotes["BTC-USD"].price;
   (first === "a" ? stopA : stopB).abort();
-  await (first === "a" ? a : b);
+  await deadline(first === "a" ? a : b, 5_000, `producer ${first} to stop`);
   await waitFor(
     async () => (await leaseHolder(kv, MARKET_LEASE)) === (first === "a" ? "b" : "a"),
     "takeover",
@@ -48,6 +49,6 @@ Deno.test("[producer] one of two producers holds the lease and the board advance
   ok(Math.abs(priceAfter / priceBefore - 1) < 0.05, `continuous: ${priceBefore} → ${priceAfter}`);
   stopA.abort();
   stopB.abort();
-  await Promise.all([a, b]);
+  await deadline(Promise.all([a, b]), 5_000, "both producers to stop");
   equal(await leaseHolder(kv, MARKET_LEASE), null, "released on stop");
 });

@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { readBoard, watchBoard, writeQuotes } from "./store.ts";
 import type { Quote } from "./types.ts";
+import { deadline, waitFor } from "../../tests/_deadline.ts";
 
 function quote(symbol: string, price: number, ts: number): Quote {
   return {
@@ -40,9 +41,9 @@ Deno.test("[prices] watchBoard yields the latest board and stops on abort", asyn
   })();
   for (let i = 1; i <= 3; i++) {
     await writeQuotes(kv, [quote("A", i, i)], i);
-    await new Promise((r) => setTimeout(r, 20));
+    // Write the next board only once the watcher has seen this one.
+    await waitFor(() => seen.includes(i), { timeoutMs: 5_000, what: `board ${i} to be watched` });
   }
-  await done;
-  equal(seen.at(-1), 3);
-  deepStrictEqual([...seen].sort(), seen, "boards arrive in order");
+  await deadline(done, 5_000, "the watch to stop after the abort");
+  deepStrictEqual(seen, [1, 2, 3], "every board, in order, then the watch stops");
 });

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import type { ErrorCode } from "./codes.ts";
+import { MAX_HISTORY_LIMIT } from "./limits.ts";
 
 /** The protocol version this module speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -62,6 +63,20 @@ export const PresenceMessage = z.strictObject({
   channel,
 });
 
+/**
+ * Client → server: the newest `limit` messages the channel still keeps (with `before`:
+ * those with an offset below it); answered with `history`. Needs the right to subscribe,
+ * not a subscription.
+ */
+export const HistoryMessage = z.strictObject({
+  v: version,
+  type: z.literal("history"),
+  id,
+  channel,
+  limit: z.number().int().min(1).max(MAX_HISTORY_LIMIT).optional(),
+  before: z.number().int().min(0).optional(),
+});
+
 /** Client → server: application ping; answered with `pong`. */
 export const PingMessage = z.strictObject({
   v: version,
@@ -93,6 +108,7 @@ export const ClientMessage = z.discriminatedUnion("type", [
   PingMessage,
   PongMessage,
   RefreshMessage,
+  HistoryMessage,
 ]);
 
 /** A validated client → server message. */
@@ -126,6 +142,25 @@ export interface ConnectedData {
   codec: "json" | "msgpack";
   heartbeat: { intervalMs: number; timeoutMs: number };
   limits: AnnouncedLimits;
+}
+
+/** One message of a `history` reply. */
+export interface HistoryEntry {
+  offset: number;
+  epoch: string;
+  /** ms since the epoch, when the message was committed. */
+  ts: number;
+  data: unknown;
+  /** The publishing user's id (client publishes only). */
+  from?: string;
+}
+
+/** `history` payload: the channel's current position and the page, oldest first. */
+export interface HistoryData {
+  epoch: string;
+  /** The channel's current last offset. */
+  offset: number;
+  messages: HistoryEntry[];
 }
 
 /** The error payload. */
@@ -179,6 +214,7 @@ export type ServerMessage =
     data: { count: number; members: PresenceMember[]; truncated: boolean };
   }
   | { v: 1; type: "join" | "leave"; channel: string; data: { userId: string; name: string } }
+  | { v: 1; type: "history"; id: string; channel: string; data: HistoryData }
   | { v: 1; type: "ping"; id?: string }
   | { v: 1; type: "pong"; id?: string }
   | { v: 1; type: "refreshed"; id: string; data: { expiresAt: number | null } }

@@ -5,5 +5,6 @@
  * @module
  */
 export * from "./codes.ts";
+export * from "./limits.ts";
 export * from "./messages.ts";
 export * from "./codec.ts";
