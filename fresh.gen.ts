@@ -7,19 +7,44 @@ import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
 import * as $account from "./routes/account.tsx";
+import * as $alerts from "./routes/alerts.tsx";
 import * as $api_accounts from "./routes/api/accounts.ts";
+import * as $api_alerts_id_ from "./routes/api/alerts/[id].ts";
+import * as $api_alerts_index from "./routes/api/alerts/index.ts";
+import * as $api_candles from "./routes/api/candles.ts";
+import * as $api_chain from "./routes/api/chain.ts";
+import * as $api_notifications_archive from "./routes/api/notifications/archive.ts";
+import * as $api_notifications_index from "./routes/api/notifications/index.ts";
+import * as $api_notifications_preferences from "./routes/api/notifications/preferences.ts";
+import * as $api_notifications_read from "./routes/api/notifications/read.ts";
+import * as $api_notifications_seen from "./routes/api/notifications/seen.ts";
 import * as $api_prices from "./routes/api/prices.ts";
+import * as $api_sources from "./routes/api/sources.ts";
 import * as $api_token from "./routes/api/token.ts";
+import * as $api_wallet_address_ from "./routes/api/wallet/[address].ts";
+import * as $api_wallet_watch from "./routes/api/wallet/watch.ts";
+import * as $api_wallet_watch_address_ from "./routes/api/wallet/watch/[address].ts";
+import * as $api_watchlist from "./routes/api/watchlist.ts";
 import * as $api_websocket_status from "./routes/api/websocket/status.ts";
 import * as $api_ws from "./routes/api/ws.ts";
 import * as $index from "./routes/index.tsx";
 import * as $login from "./routes/login.tsx";
 import * as $logout from "./routes/logout.tsx";
+import * as $markets_symbol_ from "./routes/markets/[symbol].tsx";
 import * as $metrics from "./routes/metrics.ts";
 import * as $signup from "./routes/signup.tsx";
+import * as $wallet from "./routes/wallet.tsx";
+import * as $AlertForm from "./islands/AlertForm.tsx";
+import * as $AlertRules from "./islands/AlertRules.tsx";
+import * as $ChainStatusBar from "./islands/ChainStatusBar.tsx";
 import * as $ConnectionStatus from "./islands/ConnectionStatus.tsx";
 import * as $Lobby from "./islands/Lobby.tsx";
+import * as $MarketOverview from "./islands/MarketOverview.tsx";
+import * as $NotificationCenter from "./islands/NotificationCenter.tsx";
+import * as $NotificationSettings from "./islands/NotificationSettings.tsx";
+import * as $PairView from "./islands/PairView.tsx";
 import * as $PriceBoard from "./islands/PriceBoard.tsx";
+import * as $WalletApp from "./islands/WalletApp.tsx";
 import { type Manifest } from "$fresh/server.ts";
 
 const manifest = {
@@ -29,21 +54,46 @@ const manifest = {
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
     "./routes/account.tsx": $account,
+    "./routes/alerts.tsx": $alerts,
     "./routes/api/accounts.ts": $api_accounts,
+    "./routes/api/alerts/[id].ts": $api_alerts_id_,
+    "./routes/api/alerts/index.ts": $api_alerts_index,
+    "./routes/api/candles.ts": $api_candles,
+    "./routes/api/chain.ts": $api_chain,
+    "./routes/api/notifications/archive.ts": $api_notifications_archive,
+    "./routes/api/notifications/index.ts": $api_notifications_index,
+    "./routes/api/notifications/preferences.ts": $api_notifications_preferences,
+    "./routes/api/notifications/read.ts": $api_notifications_read,
+    "./routes/api/notifications/seen.ts": $api_notifications_seen,
     "./routes/api/prices.ts": $api_prices,
+    "./routes/api/sources.ts": $api_sources,
     "./routes/api/token.ts": $api_token,
+    "./routes/api/wallet/[address].ts": $api_wallet_address_,
+    "./routes/api/wallet/watch.ts": $api_wallet_watch,
+    "./routes/api/wallet/watch/[address].ts": $api_wallet_watch_address_,
+    "./routes/api/watchlist.ts": $api_watchlist,
     "./routes/api/websocket/status.ts": $api_websocket_status,
     "./routes/api/ws.ts": $api_ws,
     "./routes/index.tsx": $index,
     "./routes/login.tsx": $login,
     "./routes/logout.tsx": $logout,
+    "./routes/markets/[symbol].tsx": $markets_symbol_,
     "./routes/metrics.ts": $metrics,
     "./routes/signup.tsx": $signup,
+    "./routes/wallet.tsx": $wallet,
   },
   islands: {
+    "./islands/AlertForm.tsx": $AlertForm,
+    "./islands/AlertRules.tsx": $AlertRules,
+    "./islands/ChainStatusBar.tsx": $ChainStatusBar,
     "./islands/ConnectionStatus.tsx": $ConnectionStatus,
     "./islands/Lobby.tsx": $Lobby,
+    "./islands/MarketOverview.tsx": $MarketOverview,
+    "./islands/NotificationCenter.tsx": $NotificationCenter,
+    "./islands/NotificationSettings.tsx": $NotificationSettings,
+    "./islands/PairView.tsx": $PairView,
     "./islands/PriceBoard.tsx": $PriceBoard,
+    "./islands/WalletApp.tsx": $WalletApp,
   },
   baseUrl: import.meta.url,
 } satisfies Manifest;

@@ -5,7 +5,7 @@
  *
  *   deno run -A bench/bus_latency.ts [messages/s] [seconds] [burst]
  */
-import { retryWhileLocked } from "../lib/bus/kv.ts";
+import { retryWhileLocked } from "../lib/kv/open.ts";
 import { createKvBus } from "../lib/bus/kv_bus.ts";
 
 const rate = Number(Deno.args[0] ?? 500);

@@ -3,7 +3,7 @@
  * N subscribers on one channel in separate load-generator processes, a publisher at a
  * fixed rate in the server process. Reports deliveries/s, latency and CPU of both sides.
  *
- *   deno task bench                      # defaults below
+ *   deno task bench:hub                  # defaults below
  *   deno run -A bench/fanout.ts 2000 20 400   # subscribers, messages/s, messages
  */
 import process from "node:process";
@@ -66,13 +66,13 @@ const children = Array.from({ length: processes }, (_, i) => {
         token: "",
         tokenIn: "query",
         count: n,
-        channels: [channel],
-        expected: messages,
+        channels: [[channel]],
         timeoutMs: 120_000,
         concurrency: 200,
         mode: "fanout",
       }),
     ],
+    stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -80,6 +80,9 @@ const children = Array.from({ length: processes }, (_, i) => {
 const lines = children.map((child) =>
   child.stdout.pipeThrough(new TextDecoderStream()).getReader()
 );
+const writers = children.map((child) => child.stdin.getWriter());
+const command = (cmd: unknown) =>
+  Promise.all(writers.map((w) => w.write(new TextEncoder().encode(JSON.stringify(cmd) + "\n"))));
 async function nextLine(
   reader: ReadableStreamDefaultReader<string>,
   buffer: { text: string },
@@ -99,23 +102,36 @@ async function nextLine(
 const buffers = lines.map(() => ({ text: "" }));
 await Promise.all(lines.map((r, i) => nextLine(r, buffers[i])));
 
+// Open loop (bench/README.md): message n is due at startAt + n / rate; latency is charged
+// from that time.
+const startAt = Date.now() + 200;
+await command({ cmd: "step", startAt, rate, ticks: messages, channels: 1 });
 const cpu0 = process.cpuUsage();
-const t0 = performance.now();
+const t0 = performance.now() + (startAt - Date.now());
 let sent = 0;
 await new Promise<void>((resolve) => {
   const interval = 1000 / rate;
   const tick = () => {
     const due = Math.min(messages, Math.floor((performance.now() - t0) / interval) + 1);
-    while (sent < due) hub.publish(channel, { n: sent++, t: Date.now() });
+    while (sent < due) {
+      hub.deliver(channel, { k: 0, seq: sent, t: startAt + sent * interval });
+      sent++;
+    }
     if (sent >= messages) return resolve();
-    setTimeout(tick, Math.max(0, interval / 2));
+    setTimeout(tick, Math.max(0, t0 + sent * interval - performance.now()));
   };
-  tick();
+  setTimeout(tick, Math.max(0, t0 - performance.now()));
 });
+// Each load process says "complete" once every socket holds the last message.
+await Promise.race([
+  Promise.all(lines.map((r, i) => nextLine(r, buffers[i]))),
+  new Promise((r) => setTimeout(r, 60_000)),
+]);
+await command({ cmd: "end" });
 const results = (await Promise.all(lines.map((r, i) => nextLine(r, buffers[i])))).map((l) =>
   JSON.parse(l)
 );
-const elapsed = (performance.now() - t0) / 1000;
+const elapsed = Math.max(...results.map((r) => (r.lastAt ?? Date.now()) - startAt)) / 1000;
 const cpu1 = process.cpuUsage();
 const received = results.reduce((a, r) => a + r.received, 0);
 const expected = subscribers * messages;
@@ -136,6 +152,7 @@ const row = {
   loadCpu: Number((results.reduce((a, r) => a + (r.cpuSeconds ?? 0), 0) / elapsed).toFixed(2)),
 };
 console.log(JSON.stringify(row));
+for (const w of writers) await w.close();
 await Promise.all(children.map((c) => c.status));
 hub.closeAll(1000, "bench over");
 hub.stop();

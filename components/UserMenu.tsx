@@ -1,11 +1,22 @@
-import type { Principal } from "../lib/auth/mod.ts";
+import { type Principal, safeNextPath } from "../lib/auth/mod.ts";
 
 /** Props of {@linkcode UserMenu}. */
 export interface UserMenuProps {
   /** `ctx.state.user`: the signed-in user, or `null`. */
   user: Principal | null;
-  /** The current path, to come back to after signing in. Default `/`. */
+  /**
+   * The current path, to come back to after signing in. Default `/`. Only a path
+   * {@linkcode safeNextPath} keeps unchanged becomes a `next=` link.
+   */
   path?: string;
+}
+
+/** The `?next=…` query for `path`, or `""` when there is no safe page to come back to. */
+export function nextQuery(path: string): string {
+  const safe = safeNextPath(path);
+  if (safe !== path || safe === "/") return "";
+  const auth = /^\/(login|signup|logout)(?=$|[/?#])/.test(safe);
+  return auth ? "" : `?next=${encodeURIComponent(safe)}`;
 }
 
 /**
@@ -15,9 +26,7 @@ export interface UserMenuProps {
  */
 export function UserMenu({ user, path = "/" }: UserMenuProps) {
   if (!user || user.anonymous) {
-    const back = path === "/" || path.startsWith("/login") || path.startsWith("/signup") ||
-      path.startsWith("/logout");
-    const next = back ? "" : `?next=${encodeURIComponent(path)}`;
+    const next = nextQuery(path);
     return (
       <div class="user-menu">
         <a href={`/login${next}`}>Sign in</a>

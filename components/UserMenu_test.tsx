@@ -1,7 +1,7 @@
 import { equal, match } from "node:assert/strict";
 import { renderToString } from "preact-render-to-string";
 import type { Principal } from "../lib/auth/mod.ts";
-import { UserMenu } from "./UserMenu.tsx";
+import { nextQuery, UserMenu } from "./UserMenu.tsx";
 
 const DEMO: Principal = {
   userId: "01DEMO",
@@ -48,4 +48,25 @@ Deno.test("[auth] UserMenu: Sign up next to Sign in; Account for a signed-in use
   const signedIn = renderToString(<UserMenu user={DEMO} />);
   match(signedIn, /<a href="\/account">Account<\/a>/);
   equal(signedIn.includes("Sign up"), false);
+});
+
+Deno.test("[auth] UserMenu: next= only from a path that is safe as it is", () => {
+  for (
+    const path of [
+      "//evil.example",
+      "//evil.example/x?y",
+      "/.//evil.example",
+      "/%2F%2Fevil.example",
+      "/\\evil.example",
+      "/a/../b",
+      "/login?next=%2Fx",
+      "/logout",
+    ]
+  ) {
+    const html = renderToString(<UserMenu user={null} path={path} />);
+    match(html, /<a href="\/login">Sign in<\/a>/, path);
+    match(html, /<a href="\/signup">Sign up<\/a>/, path);
+  }
+  equal(nextQuery("/markets?x=1"), "?next=%2Fmarkets%3Fx%3D1");
+  equal(nextQuery("/login-help"), "?next=%2Flogin-help");
 });

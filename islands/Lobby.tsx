@@ -111,7 +111,7 @@ export default function Lobby({ name, userId }: { name: string; userId: string }
   }
 
   function post(text: string, nonce: string) {
-    const message: LobbyMessage = { text, name, nonce };
+    const message: LobbyMessage = { text, nonce };
     publish<LobbyMessage>(CHANNEL, message, {
       apply: () => {
         const entry: Pending = { nonce, text, at: Date.now(), state: "sending" };
@@ -123,7 +123,13 @@ export default function Lobby({ name, userId }: { name: string; userId: string }
       // still on its way (or was missed while reconnecting).
       setPending(nonce, null);
       if (result.offset !== undefined) {
-        log.add({ data: message, offset: result.offset, ts: Date.now(), from: userId });
+        log.add({
+          data: message,
+          offset: result.offset,
+          ts: Date.now(),
+          from: userId,
+          fromName: name,
+        });
       }
     }, (err: { code?: string }) => {
       const code = err.code ?? "";
@@ -191,7 +197,7 @@ export default function Lobby({ name, userId }: { name: string; userId: string }
           {log.entries.value.map((e: LogEntry<LobbyMessage>) => (
             <li key={`o${e.offset}`} data-offset={e.offset} class={e.from === userId ? "own" : ""}>
               <span class="lobby-meta">
-                <strong>{e.data.name}</strong>
+                <strong>{e.fromName ?? (e.from === userId ? name : "someone")}</strong>
                 <time dateTime={new Date(e.ts).toISOString()}>{timeOf(e.ts)}</time>
               </span>
               <span class="lobby-text">{e.data.text}</span>

@@ -2,9 +2,11 @@ import type { PageProps } from "$fresh/server.ts";
 import { asset } from "$fresh/runtime.ts";
 import UserMenu from "../components/UserMenu.tsx";
 import ConnectionStatus from "../islands/ConnectionStatus.tsx";
+import NotificationCenter from "../islands/NotificationCenter.tsx";
 import type { AppState } from "../lib/app/context.ts";
 
 export default function App({ Component, state, url }: PageProps<unknown, AppState>) {
+  const signedIn = state.user && !state.user.anonymous ? state.user : null;
   return (
     <html lang="en">
       <head>
@@ -22,8 +24,11 @@ export default function App({ Component, state, url }: PageProps<unknown, AppSta
           <a class="brand" href="/">Realtime</a>
           <nav>
             <a href="/">Markets</a>
+            <a href="/alerts">Alerts</a>
+            <a href="/wallet">Wallet</a>
           </nav>
           <ConnectionStatus />
+          {signedIn && <NotificationCenter userId={signedIn.userId} />}
           <UserMenu user={state.user ?? null} path={url.pathname + url.search} />
         </header>
         <main>

@@ -37,10 +37,23 @@ export interface AppProcess extends AsyncDisposable {
 export interface StartAppOptions {
   /** Port to listen on; 0 (default) picks a free one. */
   port?: number;
-  /** Extra environment variables. */
-  env?: Record<string, string>;
+  /**
+   * Extra environment variables. `undefined` drops one of the defaults below (e.g.
+   * `KV_PATH`); the test process's own environment is still inherited.
+   */
+  env?: Record<string, string | undefined>;
   /** Run `deno serve --parallel` with this many isolates (`DENO_JOBS`). */
   parallel?: number;
+  /**
+   * Serve as `deno task start` does, through the connection guard (`scripts/serve.ts`),
+   * instead of `deno serve main.ts` (Deno Deploy's way).
+   */
+  guard?: boolean;
+  /**
+   * Deno flags in place of `-A` (`deno serve` only, not with `guard`): permissions and
+   * runtime flags, e.g. Deno Deploy's constraints (tests/deploy_constraints_test.ts).
+   */
+  flags?: string[];
   /** How long to wait for "Listening on", ms. Default 60 000 (a loaded machine bundles slowly). */
   timeoutMs?: number;
   /**
@@ -50,9 +63,8 @@ export interface StartAppOptions {
   graceMs?: number;
 }
 
-/** Starts `deno serve -A main.ts` and resolves once it listens. */
+/** Starts the app (`deno serve -A main.ts`, or the guarded server) and resolves once it listens. */
 export async function startApp(options: StartAppOptions = {}): Promise<AppProcess> {
-  const args = ["serve", "-A", "--port", String(options.port ?? 0), "--host", "127.0.0.1"];
   const env: Record<string, string> = {
     KV_PATH: ":memory:",
     LOG_LEVEL: "warn",
@@ -60,18 +72,35 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppProces
     // Test-only: a cheap work factor so each start hashes the demo password quickly.
     PBKDF2_ITERATIONS: "1000",
   };
-  if (options.parallel) {
-    args.push("--parallel");
-    env.DENO_JOBS = String(options.parallel);
+  if (options.guard && options.flags) {
+    throw new Error("startApp: `flags` apply to deno serve, not to the guarded server");
   }
+  let args: string[];
+  if (options.guard) {
+    args = ["run", "-A", "--unstable-net", "scripts/serve.ts"];
+    Object.assign(env, {
+      PORT: String(options.port ?? 0),
+      HOSTNAME: "127.0.0.1",
+      DENO_JOBS: String(options.parallel ?? 1),
+    });
+  } else {
+    const flags = options.flags ?? ["-A"];
+    args = ["serve", ...flags, "--port", String(options.port ?? 0), "--host", "127.0.0.1"];
+    if (options.parallel) {
+      args.push("--parallel");
+      env.DENO_JOBS = String(options.parallel);
+    }
+    args.push("main.ts");
+  }
+  const how = options.guard ? "guarded server" : "deno serve";
   const name = options.parallel
-    ? `the app (deno serve --parallel, ${options.parallel})`
-    : "the app";
-  const child: Child = spawnChild(Deno.execPath(), [...args, "main.ts"], {
-    cwd: ROOT,
-    env: { ...env, ...options.env },
-    name,
-  });
+    ? `the app (${how}, ${options.parallel} isolates)`
+    : `the app (${how})`;
+  const merged: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...env, ...options.env })) {
+    if (value !== undefined) merged[key] = value;
+  }
+  const child: Child = spawnChild(Deno.execPath(), args, { cwd: ROOT, env: merged, name });
   let port: number;
   try {
     const [, listening] = await child.waitForOutput(

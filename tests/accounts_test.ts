@@ -4,7 +4,7 @@
  * deletion), with every refusal leaving nothing behind.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { accountKey } from "../lib/bus/keys.ts";
+import { accountKey } from "../lib/kv/keys.ts";
 import { type InProcessApp, serveApp } from "./_app.ts";
 import { openSocket } from "./_ws.ts";
 

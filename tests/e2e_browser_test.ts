@@ -34,10 +34,10 @@ browserTest("[e2e] live prices and the connection indicator across a restart", a
     const response = await page.goto(`${app.origin}/`);
     equal(response?.status(), 200);
     const firstHtml = await response!.text();
-    ok(/data-testid="price"[^>]*>[\d,]+\.\d+</.test(firstHtml), "prices are in the first HTML");
+    ok(/data-testid="price"[^>]*>\$[\d,]+\.\d+</.test(firstHtml), "prices are in the first HTML");
     const initial = await priceTexts(page);
     equal(initial.length, 10);
-    ok(initial.every((p) => /^[\d,]+\.\d+$/.test(p)), `rendered prices: ${initial}`);
+    ok(initial.every((p) => /^\$[\d,]+\.\d+$/.test(p)), `rendered prices: ${initial}`);
 
     await page.waitForSelector(".conn[data-state=connected]", { timeout: 5_000 });
     await waitForPriceChange(page, 2_000);

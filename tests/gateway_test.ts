@@ -172,8 +172,8 @@ Deno.test("[gateway] a reader that never reads: latest values conflate, memory s
       const payload = { pad: "x".repeat(2_000) };
       for (let round = 0; round < 40; round++) {
         for (let i = 0; i < 100; i++) {
-          hub.publish("prices:A", { ...payload, i });
-          hub.publish("prices:B", { ...payload, i });
+          hub.deliver("prices:A", { ...payload, i });
+          hub.deliver("prices:B", { ...payload, i });
         }
         await new Promise((r) => setTimeout(r, 5));
         hub.flush();
@@ -201,7 +201,7 @@ Deno.test("[gateway] a reader that never reads on an ordered channel is closed w
         what: "the raw client's subscription",
       });
       for (let round = 0; round < 200 && hub.stats().connections > 0; round++) {
-        for (let i = 0; i < 50; i++) hub.publish("system", { pad: "y".repeat(2_000), i });
+        for (let i = 0; i < 50; i++) hub.deliver("system", { pad: "y".repeat(2_000), i });
         await new Promise((r) => setTimeout(r, 5));
       }
       equal(hub.stats().connections, 0, "disconnected");

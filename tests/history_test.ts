@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import type { Principal } from "../lib/auth/types.ts";
-import { retryWhileLocked } from "../lib/bus/kv.ts";
+import { retryWhileLocked } from "../lib/kv/open.ts";
 import { createKvBus } from "../lib/bus/kv_bus.ts";
 import { RealtimeClient, RequestError } from "../lib/client/mod.ts";
 import { acceptUpgrade, createAdmission, Hub, type Namespaces } from "../lib/gateway/mod.ts";

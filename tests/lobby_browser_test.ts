@@ -65,7 +65,8 @@ async function say(socket: TestSocket, name: string, texts: string[]): Promise<v
       type: "publish",
       id,
       channel: "presence:lobby",
-      data: { text, name, nonce: id },
+      // A claimed name inside the data: the lobby must show the server's fromName instead.
+      data: { text, name: "alice (spoofed)", nonce: id },
     });
     await socket.take((f) => (f.type === "ack" || f.type === "error") && f.id === id);
   }
@@ -184,6 +185,33 @@ browserTest("[lobby] an own message stays delivered while 52 others arrive", asy
     const texts = await messageTexts(ada.page);
     equal(texts.length, 50, "the newest 50 are kept");
     deepEqual(texts, others.slice(2));
+    const senders = await ada.page.$$eval(
+      "[data-testid=lobby-messages] li[data-offset] strong",
+      (els) => [...new Set(els.map((e) => e.textContent))],
+    );
+    deepEqual(senders, ["bob"], "the sender is the signed-in user the server attached");
+
+    // Data that is not a lobby message (null, wrong types) is skipped, never thrown on.
+    for (const [i, data] of [null, { nonce: 5 }, [1, 2], "text"].entries()) {
+      bob.send({ type: "publish", id: `bad-${i}`, channel: "presence:lobby", data });
+      await bob.take((f) => (f.type === "ack" || f.type === "error") && f.id === `bad-${i}`);
+    }
+    await say(bob, "bob", ["after the garbage"]);
+    await ada.page.waitForFunction(
+      () =>
+        [...document.querySelectorAll("[data-testid=lobby-messages] li[data-offset] .lobby-text")]
+          .at(-1)?.textContent === "after the garbage",
+      undefined,
+      WAIT,
+    );
+    await ada.page.reload();
+    await ada.page.waitForFunction(
+      () =>
+        [...document.querySelectorAll("[data-testid=lobby-messages] li[data-offset] .lobby-text")]
+          .at(-1)?.textContent === "after the garbage",
+      undefined,
+      WAIT,
+    );
     deepEqual(ada.problems, []);
   } finally {
     bob.close();
@@ -226,7 +254,11 @@ browserTest(
         { timeout: 30_000 },
       );
       const texts = await messageTexts(page);
-      deepEqual(texts, Array.from({ length: 50 }, (_, i) => `offline ${i + 51}`));
+      deepEqual(
+        texts,
+        Array.from({ length: 50 }, (_, i) => `offline ${i + 51}`),
+        `shown: ${texts.length} from ${texts[0]} to ${texts.at(-1)}: ${JSON.stringify(texts)}`,
+      );
       // The kept text goes out too, once, now that there is room.
       await page.press(".lobby-form input", "Enter");
       await page.waitForFunction(

@@ -72,7 +72,9 @@ Deno.test({
           await reader.take((f) => f.type === "message"),
         ];
         deepStrictEqual(live.map((m) => m.offset), [first.offset + 1, first.offset + 2]);
-        position = { epoch: first.epoch, offset: live[1].offset as number };
+        // The position of the last message seen (an empty channel's `subscribed` epoch is
+        // not stored: its first message starts the channel's epoch).
+        position = { epoch: live[1].epoch as string, offset: live[1].offset as number };
         await reader.close();
         await publishAll(writer, "presence:room1", ["c", "d", "e"]);
         const back = await connect(app, bearer);

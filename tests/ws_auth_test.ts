@@ -120,12 +120,15 @@ Deno.test({
         // The ack follows the bus commit; the message its delivery: either may come first.
         const ack = await a.take((f) => f.type === "ack");
         const msg = await a.take((f) => f.type === "message");
-        deepStrictEqual([msg.data, msg.from, msg.offset, msg.epoch], [
+        // The first message of an empty channel starts its stored epoch (the empty
+        // channel's epoch is carried by no message).
+        deepStrictEqual([msg.data, msg.from, msg.fromName, msg.offset], [
           { text: "hello" },
           demoId,
+          "demo",
           1,
-          subscribed.epoch,
         ]);
+        ok(typeof msg.epoch === "string" && msg.epoch !== subscribed.epoch);
         deepStrictEqual([ack.id, (ack.data as { offset: number }).offset], ["m1", 1]);
         // A retry of the same publish (same id, e.g. after a lost ack) is committed once.
         a.send({ type: "publish", id: "m1", channel: "presence:lobby", data: { text: "hello" } });
@@ -177,6 +180,9 @@ Deno.test({
       await t.step("status and metrics describe the gateway", async () => {
         const status = await (await fetchWithin(`${app.origin}/api/websocket/status`)).json();
         ok(status.connections >= 2, `connections ${status.connections}`);
+        // Served by `deno serve`, not the connection guard: the open-file limits still show.
+        equal(status.net.guard, false);
+        ok(status.net.openFiles.soft >= 1_024, JSON.stringify(status.net));
         ok(status.users >= 2);
         equal(typeof status.isolate, "string");
         equal(status.limits.maxFrameBytes, 65_536);

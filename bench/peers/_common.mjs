@@ -29,46 +29,88 @@ export function envPort() {
 
 /**
  * Validates a `POST /publish` body.
- * @returns {{ channels: string[], rate: number, ticks: number, payloadBytes: number } | string}
+ * @returns {{ channels: string[], rate: number, ticks: number, payloadBytes: number, startAt?: number, seqFrom?: number } | string}
  *   the request, or an error message.
  */
 export function parsePublish(body) {
-  const { channels, rate, ticks, payloadBytes = 0 } = body ?? {};
+  const { channels, rate, ticks, payloadBytes = 0, startAt, seqFrom = 0, groups } = body ?? {};
   if (!Array.isArray(channels) || !channels.every((c) => typeof c === "string")) {
     return "channels must be an array of strings";
   }
-  if (!(typeof rate === "number" && rate > 0)) return "rate must be a positive number";
-  if (!(Number.isInteger(ticks) && ticks >= 0)) return "ticks must be a non-negative integer";
-  if (!(Number.isInteger(payloadBytes) && payloadBytes >= 0)) {
-    return "payloadBytes must be a non-negative integer";
+  if (channels.length > 10_000) return "at most 10 000 channels";
+  if (!(typeof rate === "number" && rate > 0 && rate <= 100_000)) {
+    return "rate must be a number in (0, 100000]";
   }
-  return { channels, rate, ticks, payloadBytes };
+  if (!(Number.isInteger(ticks) && ticks >= 0 && ticks <= 10_000_000)) {
+    return "ticks must be an integer in [0, 1e7]";
+  }
+  if (!(Number.isInteger(payloadBytes) && payloadBytes >= 0 && payloadBytes <= 65_536)) {
+    return "payloadBytes must be an integer in [0, 65536]";
+  }
+  if (startAt !== undefined && !(typeof startAt === "number" && Number.isFinite(startAt))) {
+    return "startAt must be a time in ms since the epoch";
+  }
+  if (!(Number.isInteger(seqFrom) && seqFrom >= 0)) return "seqFrom must be a non-negative integer";
+  if (groups !== undefined && !(Number.isInteger(groups) && groups >= 1)) {
+    return "groups must be a positive integer";
+  }
+  return { channels, rate, ticks, payloadBytes, startAt, seqFrom, groups };
 }
 
 /**
- * Runs `ticks` ticks at `rate` per second: tick k is due at start + k/rate (no drift; late
- * ticks are caught up at once). For every tick and channel calls `publish(channel, data)`
- * with `data = { seq: k, t: Date.now(), pad }`.
- * @param {{ channels: string[], rate: number, ticks: number, payloadBytes: number }} request
- * @param {(channel: string, data: { seq: number, t: number, pad: string }) => void} publish
+ * The open-loop publish schedule (bench/README.md): tick k of channel c (its index in
+ * `channels`) is due at `startAt + (k + staggerOf(c, channels.length, groups)) * 1000 / rate`
+ * ms since the epoch (`startAt` defaults to now): the channels form `groups` groups of
+ * consecutive channels (default: one per channel), a group publishes together, and the groups
+ * are staggered evenly over the interval — a feed publishing a round of symbols at once. Each
+ * value is published when due (late ones at once, in order: no drift, nothing skipped) as
+ * `data = { k: c, seq: seqFrom + k, t: <scheduled time>, pad }`; the receiver charges any
+ * lateness of the publisher to the server.
+ * @param {{ channels: string[], rate: number, ticks: number, payloadBytes: number, startAt?: number, seqFrom?: number, groups?: number }} request
+ * @param {(channel: string, data: { k: number, seq: number, t: number, pad: string }) => void} publish
  * @returns {Promise<number>} the duration in ms.
  */
-export function runTicks({ channels, rate, ticks, payloadBytes }, publish) {
+export function runTicks(
+  { channels, rate, ticks, payloadBytes, startAt, seqFrom = 0, groups },
+  publish,
+) {
   const pad = "x".repeat(payloadBytes);
   const interval = 1000 / rate;
-  const start = performance.now();
-  let k = 0;
+  const n = channels.length;
+  const wall0 = startAt ?? Date.now();
+  // The schedule on the monotonic clock.
+  const perf0 = performance.now() + (wall0 - Date.now());
+  const total = ticks * n;
+  const started = performance.now();
+  let e = 0; // next event: tick floor(e / n), channel e % n
   return new Promise((resolve) => {
     const step = () => {
-      while (k < ticks && start + k * interval <= performance.now()) {
-        const seq = k++;
-        for (const channel of channels) publish(channel, { seq, t: Date.now(), pad });
+      const now = performance.now();
+      while (e < total) {
+        const k = Math.floor(e / n);
+        const c = e - k * n;
+        const offset = (k + staggerOf(c, n, groups)) * interval;
+        if (perf0 + offset > now) break;
+        publish(channels[c], { k: c, seq: seqFrom + k, t: wall0 + offset, pad });
+        e++;
       }
-      if (k >= ticks) return resolve(performance.now() - start);
-      setTimeout(step, Math.max(0, start + k * interval - performance.now()));
+      if (e >= total) return resolve(performance.now() - started);
+      const k = Math.floor(e / n);
+      const next = perf0 + (k + staggerOf(e - k * n, n, groups)) * interval;
+      setTimeout(step, Math.max(0, next - performance.now()));
     };
     step();
   });
+}
+
+/**
+ * The fraction of the interval channel `c` of `n` is staggered by: `floor(c × groups / n) /
+ * groups` (groups of consecutive channels; default one group per channel).
+ * @param {number} c @param {number} n @param {number | undefined} groups
+ */
+export function staggerOf(c, n, groups = n) {
+  const g = Math.min(Math.max(1, groups), n);
+  return Math.floor((c * g) / n) / g;
 }
 
 /** The `GET /stats` body. */
@@ -76,6 +118,7 @@ export function stats(connections) {
   const cpu = process.cpuUsage();
   return {
     rss: process.memoryUsage.rss(),
+    heapUsed: process.memoryUsage().heapUsed,
     connections,
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,

@@ -1,20 +1,24 @@
 /**
  * Our gateway as a benchmark peer: the real stack — KV bus (offsets, history, group
  * commit, cross-isolate watch), hub, admission with JWT authentication, protocol v1 — on a
- * `bench` namespace, behind the same control contract as the other peers
+ * `bench` namespace (ordered: every message, exactly) and a `board` namespace (latest-value,
+ * like `prices`: a slow reader gets the newest value per channel), behind the same control contract as the other peers
  * (bench/peers/README.md): `POST /publish`, `GET /stats`, `POST /gc`.
  *
  *   KV_PATH=/tmp/bench.kv TOKEN_SECRET=… deno serve -A [--parallel] --port 0 bench/peers/gateway.ts
  *
  * The WebSocket endpoint is `/ws`, authenticated with `Authorization: Bearer <jwt>` (HS256,
  * audience and issuer `realtime`, signed with `TOKEN_SECRET`) as real clients do.
+ * `bench/peers/gateway_guarded.ts` serves the same handler through the connection guard.
  */
 import process from "node:process";
 import { createAuth } from "../../lib/auth/mod.ts";
-import { openKv } from "../../lib/bus/kv.ts";
+import { openKv } from "../../lib/kv/open.ts";
 import { createKvBus } from "../../lib/bus/kv_bus.ts";
-import { acceptUpgrade, createAdmission, Hub } from "../../lib/gateway/mod.ts";
+import { bridgeBusToHub } from "../../lib/app/bridge.ts";
+import { acceptUpgrade, createAdmission, DEFAULT_FLOW, Hub } from "../../lib/gateway/mod.ts";
 import type { Namespaces } from "../../lib/gateway/namespaces.ts";
+import { parsePublish, runTicks } from "./_common.mjs";
 
 const secret = Deno.env.get("TOKEN_SECRET") ?? "bench-secret-bench-secret-bench-secret!!";
 const kv = await openKv({ path: Deno.env.get("KV_PATH") ?? ":memory:" });
@@ -27,17 +31,30 @@ const namespaces: Namespaces = {
     presence: false,
     history: { size: 100, ttlMs: 60_000 },
   },
+  board: {
+    subscribe: "authenticated",
+    publish: "none",
+    mode: "latest",
+    presence: false,
+    history: { size: 1, ttlMs: 60_000 },
+  },
 };
 const bus = await createKvBus({
   kv,
-  historyOf: () => namespaces.bench.history,
+  historyOf: (channel) =>
+    (channel.startsWith("board:") ? namespaces.board : namespaces.bench).history,
   onError: (err) => console.error("bus error", err),
 });
-const hub = new Hub({
+/** The hub (exported for bench/peers/gateway_guarded.ts, which registers the guard's metrics). */
+export const hub = new Hub({
   serverId: crypto.randomUUID().slice(0, 8),
   namespaces,
   history: bus,
   auth,
+  // As the app (lib/app/services.ts): latest values coalesced, flow control on (A/B:
+  // BENCH_COALESCE=off, BENCH_FLOW=off).
+  coalesceLatest: Deno.env.get("BENCH_COALESCE") !== "off",
+  flow: Deno.env.get("BENCH_FLOW") === "off" ? undefined : DEFAULT_FLOW,
   // Benchmarks open many connections for one user from one address at a high rate.
   limits: {
     maxConnectionsPerIp: 1e9,
@@ -50,9 +67,8 @@ const hub = new Hub({
   },
 });
 hub.start();
-bus.onMessage((m) =>
-  hub.publish(m.channel, m.data, { offset: m.offset, epoch: m.epoch, ts: m.ts })
-);
+// As the app: bus messages delivered to the hub, gaps closing subscribers (lib/app/bridge.ts).
+bridgeBusToHub(bus, hub, { log: { warn: (msg, fields) => console.error(msg, fields) } });
 const admit = createAdmission({ hub, auth });
 
 // Like the app (lib/app/shutdown.ts): tell clients 4000, stop timers and the bus, exit.
@@ -65,28 +81,14 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-interface PublishSpec {
-  channels: string[];
-  rate: number;
-  ticks: number;
-  payloadBytes: number;
-  /** First `seq` (default 0), so a restarted server can continue a sequence. */
-  seqFrom?: number;
-}
-
-async function publish(spec: PublishSpec): Promise<number> {
-  const pad = "x".repeat(spec.payloadBytes);
-  const start = performance.now();
+/** Publishes on the open-loop schedule (bench/README.md); resolves once every commit is done. */
+async function publish(body: unknown): Promise<number> {
+  const request = parsePublish(body);
+  if (typeof request === "string") throw new Error(`Cannot publish: ${request}`);
   const sends: Promise<unknown>[] = [];
-  for (let k = 0; k < spec.ticks; k++) {
-    const wait = start + (k * 1000) / spec.rate - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    for (const channel of spec.channels) {
-      sends.push(bus.publish(channel, { seq: (spec.seqFrom ?? 0) + k, t: Date.now(), pad }));
-    }
-  }
+  const ms = await runTicks(request, (channel, data) => sends.push(bus.publish(channel, data)));
   await Promise.all(sends);
-  return performance.now() - start;
+  return ms;
 }
 
 export default {
@@ -104,6 +106,7 @@ export default {
       const cpu = process.cpuUsage();
       return Response.json({
         rss: Deno.memoryUsage().rss,
+        heapUsed: Deno.memoryUsage().heapUsed,
         connections: hub.stats().connections,
         cpuUserUs: cpu.user,
         cpuSystemUs: cpu.system,

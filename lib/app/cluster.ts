@@ -4,7 +4,7 @@
  * `?scope=cluster` on `/api/websocket/status` and `/metrics` reads them all, so a scraper
  * or an operator sees every isolate whichever one answers.
  */
-import { isolateReportKey, isolateReportPrefix } from "../bus/keys.ts";
+import { isolateReportKey, isolateReportPrefix } from "../kv/keys.ts";
 
 /** What one isolate reports. */
 export interface IsolateReport {

@@ -4,6 +4,7 @@
  */
 
 import { DEFAULT_LIMITS, type GatewayLimits } from "../gateway/limits.ts";
+import { DEFAULT_NET_LIMITS, type NetLimits } from "../net/limits.ts";
 import {
   DEFAULT_PBKDF2_ITERATIONS,
   MIN_ANY_PASSWORD_LENGTH,
@@ -11,6 +12,9 @@ import {
   MIN_SECRET_BYTES,
   normalizeOrigin,
 } from "../auth/mod.ts";
+import { parsePriceSources, type PriceSourceConfig } from "../prices/venues/mod.ts";
+import { type ChainConfig, parseChainConfig } from "../wallet/config.ts";
+import { parseRedisUrl } from "../bus/redis.ts";
 
 /** Log verbosity, most to least. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -34,8 +38,19 @@ export interface AppConfig {
   kvUrl: string | undefined;
   /** Whether KV is remote (a `KV_URL`, or Deno Deploy's managed KV): no KV queues there. */
   kvRemote: boolean;
-  /** `MARKET_TICK_MS`: simulated market tick interval. Default 250. */
+  /**
+   * `REDIS_URL`: `redis://[user:password@]host[:port][/db]` (or `rediss://`): the bus
+   * (fan-out, history, recovery) runs on this Redis instead of KV, shared by every process
+   * on every host (docs/OPERATIONS.md). Default none: the KV engine.
+   */
+  redisUrl: string | undefined;
+  /** `MARKET_TICK_MS`: the simulated venues' step. Default 250. */
   marketTickMs: number;
+  /**
+   * `PRICE_ROUND_MS`: the price engine's round (publish decisions, board write); a venue
+   * message waits at most this long to be published. Default 100.
+   */
+  priceRoundMs: number;
   /** `MARKET_SEED`: PRNG seed of the simulated market. Default: random per start. */
   marketSeed: number;
   /** `LOG_LEVEL`: `debug`, `info`, `warn` or `error`. Default `info`. */
@@ -62,6 +77,49 @@ export interface AppConfig {
   signupsPerHourPerIp: number;
   /** Gateway limits, each from its `WS_*` variable (see {@linkcode LIMIT_ENV}). */
   limits: GatewayLimits;
+  /**
+   * `NET_GUARD`: whether `deno task start` serves through the connection guard
+   * (lib/net/guard.ts; `on`, the default) or plain `deno serve` (`off`: behind a reverse
+   * proxy that bounds connections itself, docs/OPERATIONS.md).
+   */
+  netGuard: boolean;
+  /** Connection-guard limits, each from its variable (see {@linkcode NET_LIMIT_ENV}). */
+  net: NetLimits;
+  /**
+   * `PRICE_SOURCES` (comma list of `coinbase`, `binance`, `kraken`, `simulated`; default
+   * `simulated`), `PRICE_SYMBOLS` (default the ten pairs) and `COINBASE_WS_URL`,
+   * `BINANCE_WS_URL`, `KRAKEN_WS_URL` (ws:// or wss://; default the public endpoints).
+   */
+  prices: PriceSourceConfig;
+  /** `PRICE_DEVIATION_PCT`: publish a quote once it moved this many percent. Default 0.01. */
+  priceDeviationPct: number;
+  /** `PRICE_HEARTBEAT_MS`: publish every quote at least this often. Default 1 000. */
+  priceHeartbeatMs: number;
+  /** `PRICE_MAX_AGE_MS`: a venue's price older than this is stale. Default 10 000. */
+  priceMaxAgeMs: number;
+  /**
+   * The chain (lib/wallet/config.ts): `CHAIN`, `CHAIN_RPC_URL`, `CHAIN_WS_URL`,
+   * `CHAIN_CONFIRMATIONS`, `CHAIN_FINALITY`, `CHAIN_POLL_MS`, `CHAIN_RPC_TIMEOUT_MS`,
+   * `CHAIN_START_BLOCK`, `CHAIN_MEMPOOL`, `CHAIN_NATIVE_SYMBOL` (docs/WALLET.md).
+   */
+  chain: ChainConfig;
+  /**
+   * `NOTIFY_BACKEND`: where notification and alert jobs wait — `auto` (default: KV's queue
+   * on local KV, the outbox on remote KV), `kv-queue` or `outbox` (lib/bus/JOBS.md).
+   */
+  notifyBackend: "auto" | "kv-queue" | "outbox";
+  /**
+   * `NOTIFY_RECOVERY_MS`: how soon a delivery whose isolate died is retried elsewhere (the
+   * job claim's and the outbox lease's time to live; the sweep runs as often and resends
+   * a lost queue message after 3×). Default 5 000.
+   */
+  notifyRecoveryMs: number;
+  /**
+   * `CLUSTER_TTL_MS`: how long after its last beat an isolate counts as dead for the
+   * cluster-wide state (lib/cluster): its presence entries and connection slots stop
+   * counting, and it is swept. Isolates beat every fifth of it. Default 10 000.
+   */
+  clusterTtlMs: number;
 }
 
 /** The environment variable of each gateway limit. */
@@ -83,6 +141,37 @@ export const LIMIT_ENV: Readonly<Record<keyof GatewayLimits, string>> = {
   idleTimeoutMs: "WS_IDLE_TIMEOUT_MS",
 };
 
+/** The environment variable of each connection-guard limit, with its accepted range. */
+export const NET_LIMIT_ENV: Readonly<Record<keyof NetLimits, [string, number, number]>> = {
+  maxSockets: ["NET_MAX_SOCKETS", 0, 10_000_000],
+  maxSocketsPerIp: ["NET_MAX_SOCKETS_PER_IP", 1, 10_000_000],
+  maxPendingPerIp: ["NET_MAX_PENDING_PER_IP", 1, 10_000_000],
+  headerTimeoutMs: ["NET_HEADER_TIMEOUT_MS", 10, 3_600_000],
+  keepAliveTimeoutMs: ["NET_KEEPALIVE_TIMEOUT_MS", 10, 3_600_000],
+  requestTimeoutMs: ["NET_REQUEST_TIMEOUT_MS", 10, 3_600_000],
+  maxHeadBytes: ["NET_MAX_HEAD_BYTES", 1_024, 1_048_576],
+  closeTimeoutMs: ["WS_CLOSE_TIMEOUT_MS", 10, 600_000],
+  frameTimeoutMs: ["WS_FRAME_TIMEOUT_MS", 10, 3_600_000],
+  partialFrameBudgetBytes: ["WS_PARTIAL_FRAME_BYTES", 65_536, 2 ** 31 - 1],
+};
+
+function loadNetLimits(env: EnvReader): NetLimits {
+  const limits = { ...DEFAULT_NET_LIMITS };
+  for (const key of Object.keys(NET_LIMIT_ENV) as (keyof NetLimits)[]) {
+    const [name, min, max] = NET_LIMIT_ENV[key];
+    limits[key] = integer(env, name, DEFAULT_NET_LIMITS[key], min, max);
+  }
+  return limits;
+}
+
+function onOff(env: EnvReader, name: string, fallback: boolean): boolean {
+  const raw = (env.get(name) ?? "").trim().toLowerCase();
+  if (raw === "") return fallback;
+  if (raw === "on" || raw === "1" || raw === "true") return true;
+  if (raw === "off" || raw === "0" || raw === "false") return false;
+  throw new Error(`Cannot read ${name}: expected on or off, got "${env.get(name)}"`);
+}
+
 function loadLimits(env: EnvReader): GatewayLimits {
   const limits = { ...DEFAULT_LIMITS };
   for (const key of Object.keys(LIMIT_ENV) as (keyof GatewayLimits)[]) {
@@ -97,6 +186,16 @@ export interface EnvReader {
 }
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+function decimal(env: EnvReader, name: string, fallback: number, min: number, max: number): number {
+  const raw = env.get(name);
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`Cannot read ${name}: expected a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
 
 function integer(env: EnvReader, name: string, fallback: number, min: number, max: number): number {
   const raw = env.get(name);
@@ -175,6 +274,14 @@ function kvUrl(env: EnvReader): string | undefined {
   return raw;
 }
 
+/** `REDIS_URL`, checked (lib/bus/redis.ts); unset or empty: none. */
+function redisUrl(env: EnvReader): string | undefined {
+  const raw = env.get("REDIS_URL")?.trim();
+  if (!raw) return undefined;
+  parseRedisUrl(raw, "REDIS_URL");
+  return raw;
+}
+
 /** Builds the configuration from `env`; throws a clear error on a malformed value. */
 export function loadConfig(env: EnvReader): AppConfig {
   const logLevel = (env.get("LOG_LEVEL") ?? "info").toLowerCase();
@@ -189,12 +296,30 @@ export function loadConfig(env: EnvReader): AppConfig {
     // On Deno Deploy (DENO_DEPLOYMENT_ID is set) the default is the project's managed KV.
     kvPath: env.get("KV_PATH") ?? (env.get("DENO_DEPLOYMENT_ID") ? "" : "./data/realtime.kv"),
     kvUrl: kvUrl(env),
+    redisUrl: redisUrl(env),
     kvRemote: kvUrl(env) !== undefined ||
       (env.get("KV_PATH") === undefined && env.get("DENO_DEPLOYMENT_ID") !== undefined),
     marketTickMs: integer(env, "MARKET_TICK_MS", 250, 10, 60_000),
+    priceRoundMs: integer(env, "PRICE_ROUND_MS", 100, 10, 60_000),
     marketSeed: integer(env, "MARKET_SEED", Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1),
     logLevel: logLevel as LogLevel,
     ...loadAuthConfig(env),
     limits: loadLimits(env),
+    netGuard: onOff(env, "NET_GUARD", true),
+    net: loadNetLimits(env),
+    prices: parsePriceSources(env),
+    priceDeviationPct: decimal(env, "PRICE_DEVIATION_PCT", 0.01, 0, 100),
+    priceHeartbeatMs: integer(env, "PRICE_HEARTBEAT_MS", 1_000, 100, 3_600_000),
+    priceMaxAgeMs: integer(env, "PRICE_MAX_AGE_MS", 10_000, 500, 3_600_000),
+    chain: parseChainConfig(env),
+    notifyBackend: notifyBackend(env),
+    notifyRecoveryMs: integer(env, "NOTIFY_RECOVERY_MS", 5_000, 100, 600_000),
+    clusterTtlMs: integer(env, "CLUSTER_TTL_MS", 10_000, 1_000, 600_000),
   };
+}
+
+function notifyBackend(env: EnvReader): AppConfig["notifyBackend"] {
+  const raw = (env.get("NOTIFY_BACKEND") ?? "").trim() || "auto";
+  if (raw === "auto" || raw === "kv-queue" || raw === "outbox") return raw;
+  throw new Error(`Cannot read NOTIFY_BACKEND: expected auto, kv-queue or outbox, got "${raw}"`);
 }

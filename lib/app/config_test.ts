@@ -120,3 +120,110 @@ Deno.test("[config] kvRemote: a KV_URL or Deno Deploy's managed KV", () => {
   equal(loadConfig(env({ DENO_DEPLOYMENT_ID: "d" })).kvRemote, true);
   equal(loadConfig(env({ DENO_DEPLOYMENT_ID: "d", KV_PATH: "/tmp/kv" })).kvRemote, false);
 });
+
+Deno.test("[config] connection guard: defaults, overrides and refusals", () => {
+  const d = loadConfig(env({}));
+  equal(d.netGuard, true);
+  equal(d.net.maxSockets, 0);
+  equal(d.net.maxPendingPerIp, 64);
+  equal(d.net.headerTimeoutMs, 10_000);
+  equal(d.net.closeTimeoutMs, 2_000);
+  const c = loadConfig(env({
+    NET_GUARD: "off",
+    NET_MAX_SOCKETS: "500",
+    NET_HEADER_TIMEOUT_MS: "300",
+    WS_FRAME_TIMEOUT_MS: "250",
+    WS_PARTIAL_FRAME_BYTES: "1048576",
+  }));
+  equal(c.netGuard, false);
+  equal(c.net.maxSockets, 500);
+  equal(c.net.headerTimeoutMs, 300);
+  equal(c.net.frameTimeoutMs, 250);
+  equal(c.net.partialFrameBudgetBytes, 1_048_576);
+  throws(
+    () => loadConfig(env({ NET_GUARD: "maybe" })),
+    /Cannot read NET_GUARD: expected on or off/,
+  );
+  throws(
+    () => loadConfig(env({ NET_HEADER_TIMEOUT_MS: "5" })),
+    /Cannot read NET_HEADER_TIMEOUT_MS/,
+  );
+  throws(
+    () => loadConfig(env({ NET_MAX_PENDING_PER_IP: "0" })),
+    /Cannot read NET_MAX_PENDING_PER_IP/,
+  );
+});
+
+Deno.test("[config] prices: defaults", () => {
+  const c = loadConfig(env({}));
+  deepEqual(c.prices.sources, ["simulated"]);
+  equal(c.prices.symbols.length, 10);
+  equal(c.prices.symbols[0], "BTC-USD");
+  equal(c.prices.urls.kraken.startsWith("wss://"), true);
+  equal(c.priceDeviationPct, 0.01);
+  equal(c.priceHeartbeatMs, 1_000);
+  equal(c.priceMaxAgeMs, 10_000);
+});
+
+Deno.test("[config] prices: overrides", () => {
+  const c = loadConfig(env({
+    PRICE_SOURCES: "coinbase, Kraken,simulated",
+    PRICE_SYMBOLS: "btc-usd,ETH-USD,LTC-USD",
+    COINBASE_WS_URL: "ws://127.0.0.1:9001",
+    BINANCE_WS_URL: "wss://example.test/stream",
+    KRAKEN_WS_URL: "ws://localhost:9003/v2",
+    PRICE_DEVIATION_PCT: "0.5",
+    PRICE_HEARTBEAT_MS: "250",
+    PRICE_MAX_AGE_MS: "3000",
+  }));
+  deepEqual(c.prices.sources, ["coinbase", "kraken", "simulated"]);
+  deepEqual(c.prices.symbols, ["BTC-USD", "ETH-USD", "LTC-USD"]);
+  equal(c.prices.urls.coinbase, "ws://127.0.0.1:9001");
+  equal(c.prices.urls.binance, "wss://example.test/stream");
+  equal(c.prices.urls.kraken, "ws://localhost:9003/v2");
+  equal(c.priceDeviationPct, 0.5);
+  equal(c.priceHeartbeatMs, 250);
+  equal(c.priceMaxAgeMs, 3_000);
+  equal(loadConfig(env({ PRICE_DEVIATION_PCT: "0" })).priceDeviationPct, 0);
+});
+
+Deno.test("[config] prices: bad values stop the start with the variable named", () => {
+  throws(
+    () => loadConfig(env({ PRICE_SOURCES: "coinbase,bitstamp" })),
+    /Cannot read PRICE_SOURCES/,
+  );
+  throws(
+    () => loadConfig(env({ PRICE_SYMBOLS: "BTC-USD,FOO-USD" })),
+    /Cannot read PRICE_SYMBOLS: .*FOO-USD/,
+  );
+  throws(() => loadConfig(env({ PRICE_SYMBOLS: "BTC-EUR" })), /Cannot read PRICE_SYMBOLS/);
+  throws(
+    () => loadConfig(env({ COINBASE_WS_URL: "https://x.test" })),
+    /Cannot read COINBASE_WS_URL/,
+  );
+  throws(() => loadConfig(env({ BINANCE_WS_URL: "not a url" })), /Cannot read BINANCE_WS_URL/);
+  throws(() => loadConfig(env({ KRAKEN_WS_URL: "ftp://x.test" })), /Cannot read KRAKEN_WS_URL/);
+  throws(() => loadConfig(env({ PRICE_DEVIATION_PCT: "-1" })), /Cannot read PRICE_DEVIATION_PCT/);
+  throws(() => loadConfig(env({ PRICE_DEVIATION_PCT: "1e3" })), /Cannot read PRICE_DEVIATION_PCT/);
+  throws(() => loadConfig(env({ PRICE_DEVIATION_PCT: "lots" })), /Cannot read PRICE_DEVIATION_PCT/);
+  throws(() => loadConfig(env({ PRICE_HEARTBEAT_MS: "10" })), /Cannot read PRICE_HEARTBEAT_MS/);
+  throws(() => loadConfig(env({ PRICE_MAX_AGE_MS: "1.5" })), /Cannot read PRICE_MAX_AGE_MS/);
+});
+
+Deno.test("[config] notifications: backend and recovery time, bad values named", () => {
+  const c = loadConfig(env({}));
+  equal(c.notifyBackend, "auto");
+  equal(c.notifyRecoveryMs, 5_000);
+  const set = loadConfig(env({ NOTIFY_BACKEND: "outbox", NOTIFY_RECOVERY_MS: "1000" }));
+  equal(set.notifyBackend, "outbox");
+  equal(set.notifyRecoveryMs, 1_000);
+  throws(() => loadConfig(env({ NOTIFY_BACKEND: "redis" })), /Cannot read NOTIFY_BACKEND/);
+  throws(() => loadConfig(env({ NOTIFY_RECOVERY_MS: "50" })), /Cannot read NOTIFY_RECOVERY_MS/);
+});
+
+Deno.test("[config] cluster: CLUSTER_TTL_MS, bounded", () => {
+  equal(loadConfig(env({})).clusterTtlMs, 10_000);
+  equal(loadConfig(env({ CLUSTER_TTL_MS: "2000" })).clusterTtlMs, 2_000);
+  throws(() => loadConfig(env({ CLUSTER_TTL_MS: "999" })), /Cannot read CLUSTER_TTL_MS/);
+  throws(() => loadConfig(env({ CLUSTER_TTL_MS: "soon" })), /Cannot read CLUSTER_TTL_MS/);
+});

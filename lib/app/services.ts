@@ -4,26 +4,46 @@
  */
 import { type Auth, createAuth, demoLoginLine, ensureDemoAccount } from "../auth/mod.ts";
 import type { BusEngine } from "../bus/engine.ts";
-import { openKv } from "../bus/kv.ts";
+import { openKv } from "../kv/open.ts";
 import { createKvBus } from "../bus/kv_bus.ts";
+import { closeRedis, openRedis } from "../bus/redis.ts";
+import { createRedisBus } from "../bus/redis_bus.ts";
+import {
+  type ClusterState,
+  createClusterState,
+  createKvClusterStore,
+  createRedisClusterStore,
+} from "../cluster/mod.ts";
 import { type Namespaces, resolveChannel } from "../gateway/namespaces.ts";
-import { CloseCode } from "../protocol/codes.ts";
 import { type Admission, createAdmission } from "../gateway/admission.ts";
 import { Hub } from "../gateway/hub.ts";
+import { DEFAULT_FLOW } from "../gateway/outbound.ts";
 import { logMessages } from "../gateway/middleware.ts";
 import { appNamespaces } from "./channels.ts";
-import {
-  createSimulatedMarket,
-  type PriceBoard,
-  priceChannel,
-  readBoard,
-  runMarketProducer,
-  watchBoard,
-} from "../prices/mod.ts";
+import { bridgeBusToHub, publishToBus } from "./bridge.ts";
+import { mergeIntoBoard, type PriceBoard, readBoard, watchBoard } from "../prices/mod.ts";
+import { runPriceEngine } from "../prices/engine.ts";
+import { createPriceFeeds } from "../prices/sources.ts";
 import { startReporter } from "./cluster.ts";
 import type { AppConfig } from "./config.ts";
 import { isolateStatus } from "./status.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { requireWatcher } from "../wallet/authorize.ts";
+import { type ChainService, createChainService, offStatus } from "../wallet/service.ts";
+import { boardPrice } from "../wallet/view.ts";
+import {
+  createNotifier,
+  type Notifier,
+  type NotifierJobOptions,
+} from "../notifications/delivery.ts";
+import {
+  type AlertEngine,
+  createRuleStore,
+  createWalletAlerts,
+  type RuleStore,
+  startAlertEngine,
+  type WalletAlerts,
+} from "../alerts/mod.ts";
 
 /** The services routes use, reachable through `ctx.state.services`. */
 export interface AppServices {
@@ -50,6 +70,20 @@ export interface AppServices {
   readonly startedAt: number;
   /** The newest price board this isolate has seen. */
   board(): PriceBoard | null;
+  /** The chain (lib/wallet): its status; the listener runs under the `chain` lease. */
+  readonly chain: ChainService;
+  /** The inbox and durable notification delivery (lib/notifications). */
+  readonly notifications: Notifier;
+  /**
+   * Alert rules (lib/alerts): the store behind `/api/alerts`, the price engine (evaluates
+   * under the `alerts` lease) and the wallet events (`wallet.onWalletEvent`).
+   */
+  readonly alerts: { rules: RuleStore; engine: AlertEngine; wallet: WalletAlerts };
+  /**
+   * Cluster-wide state on the bus's engine (lib/cluster): presence, per-user connection
+   * caps, the login limiter's counters and the leases (market, chain, alerts).
+   */
+  readonly cluster: ClusterState;
   /** Stops producers and watchers, closes sockets and KV. Idempotent. */
   close(): Promise<void>;
 }
@@ -73,8 +107,27 @@ export async function createServices(
   const isolateId = crypto.randomUUID().slice(0, 8);
   const log = deps.log ?? createLogger(config.logLevel, { isolate: isolateId });
   const kv = deps.kv ?? await openKv({ path: config.kvUrl ?? config.kvPath });
+  // With REDIS_URL the bus runs on Redis (every process on every host), else on KV.
+  const redis = config.redisUrl
+    ? await openRedis(config.redisUrl, { onError: (err) => log.warn("redis error", { err }) })
+    : undefined;
+  // Presence, per-user connection caps, the login limiter and the leases are counted
+  // cluster-wide, on the bus's engine (lib/cluster).
+  const clusterOnError = (err: unknown) => log.warn("cluster store error", { err });
+  const cluster = await createClusterState({
+    store: redis
+      ? createRedisClusterStore({ redis, isolate: isolateId, now, onError: clusterOnError })
+      : createKvClusterStore({ kv, isolate: isolateId, now, onError: clusterOnError }),
+    isolate: isolateId,
+    maxPresenceMembers: config.limits.maxPresenceMembers,
+    ttlMs: config.clusterTtlMs,
+    beatMs: Math.max(200, Math.floor(config.clusterTtlMs / 5)),
+    now,
+    log,
+  });
   const auth = await createAuth({
     kv,
+    loginAttempts: cluster.attempts,
     secret: config.authSecret,
     allowedOrigins: config.allowedOrigins,
     tokenTtlSec: config.tokenTtlSec,
@@ -88,99 +141,158 @@ export async function createServices(
   // one plain line for the human starting the server, never a log field.
   if (demo.status === "created") console.log(demoLoginLine(demo));
   else log.info("demo account", { username: demo.username, note: demoLoginLine(demo) });
-  const market = createSimulatedMarket({ seed: config.marketSeed, now });
-  const known = new Set(market.symbols);
+  const known = new Set(config.prices.symbols);
   let latest: PriceBoard | null = await readBoard(kv);
 
-  const namespaces = appNamespaces({ symbols: known, board: () => latest });
-  const bus = await createKvBus({
-    kv,
+  let chain: ChainService | null = null;
+  const namespaces = appNamespaces({
+    symbols: known,
+    board: () => latest,
+    chainStatus: () => chain?.status() ?? offStatus(config.chain, now()),
+  });
+  const busOptions = {
     now,
-    historyOf(channel) {
+    historyOf(channel: string) {
       const resolved = resolveChannel(namespaces, channel);
       return "error" in resolved ? { size: 0, ttlMs: 0 } : resolved.policy.history;
     },
-    onError: (err) => log.warn("bus error", { err }),
-  });
+    onError: (err: unknown) => log.warn("bus error", { err }),
+  };
+  const bus = redis
+    ? await createRedisBus({ redis, ...busOptions })
+    : await createKvBus({ kv, ...busOptions });
   const hub = new Hub({
     serverId: isolateId,
     namespaces,
     limits: config.limits,
     auth,
     history: bus,
-    async onPublish(channel, data, from, id) {
-      // A client retrying a publish (lost ack, reconnect) reuses its id: commit it once.
-      const m = await bus.publish(channel.channel, data, {
-        from: from.userId,
-        idempotencyKey: `${from.userId}:${id}`,
-      });
-      return { offset: m.offset, epoch: m.epoch };
-    },
+    // Latest values: coalesced when they come faster than they can be sent, and held for a
+    // client behind on a ping (docs/PERFORMANCE.md, "Fresh prices under overload").
+    coalesceLatest: true,
+    flow: DEFAULT_FLOW,
+    presence: cluster.presence.tracker,
+    observer: cluster.slots,
+    // Accepted client publishes are committed on the bus (lib/app/bridge.ts).
+    onPublish: publishToBus(bus),
     now,
     log,
   });
   hub.use(logMessages(log));
+  hub.use(requireWatcher(kv));
   hub.start();
-  bus.onMessage((m) => {
-    hub.metrics.busLagSeconds.observe(Math.max(0, now() - m.ts) / 1000);
-    hub.publish(m.channel, m.data, { offset: m.offset, epoch: m.epoch, ts: m.ts, from: m.from });
-  });
-  bus.onGap((shard, shardOf) => {
-    const n = hub.disconnectWhere(
-      (conn) => [...conn.channels].some((c) => shardOf(c) === shard),
-      CloseCode.Reconnect,
-      "the server fell behind the bus; reconnect to recover",
-    );
-    log.warn("bus log gap: subscribers asked to reconnect", { shard, connections: n });
-  });
-  const registry = hub.metrics.registry;
-  registry.counterFrom(
-    "realtime_bus_published_total",
-    "Messages this isolate committed to the bus.",
-    () => bus.stats().published,
-  );
-  registry.counterFrom(
-    "realtime_bus_commits_total",
-    "Bus commits of this isolate (one per batch).",
-    () => bus.stats().commits,
-  );
-  registry.counterFrom(
-    "realtime_bus_delivered_total",
-    "Bus messages delivered to this isolate.",
-    () => bus.stats().delivered,
-  );
-  registry.counterFrom(
-    "realtime_bus_conflicts_total",
-    "Bus commits retried after another isolate committed first.",
-    () => bus.stats().conflicts,
-  );
-  registry.counterFrom(
-    "realtime_bus_gaps_total",
-    "Bus log entries this isolate missed (ordered delivery broken, clients reconnected).",
-    () => bus.stats().gaps,
-  );
-  registry.gauge(
-    "realtime_bus_max_batch",
-    "Largest number of messages in one bus commit so far.",
-    () => bus.stats().maxBatch,
-  );
-  const admit = createAdmission({ hub, auth, now });
+  // Bus → hub: delivery to local subscribers, gaps closing them, the bus's metrics.
+  bridgeBusToHub(bus, hub, { log, now });
+  const admit = createAdmission({ hub, auth, slots: cluster.slots, now });
   const stop = new AbortController();
 
-  const producer = runMarketProducer({
+  // Notifications and alerts (lib/notifications, lib/alerts): durable jobs in every isolate,
+  // price rules evaluated by the `alerts` lease holder on every quote of the bus.
+  const recovery = config.notifyRecoveryMs;
+  const jobs: NotifierJobOptions = {
+    claimTtlMs: recovery,
+    leaseTtlMs: recovery,
+    sweepIntervalMs: recovery,
+    sweepGraceMs: 3 * recovery,
+  };
+  const notifications = await createNotifier({
     kv,
-    market,
+    bus,
+    remote: config.kvRemote,
+    backend: config.notifyBackend,
     holder: isolateId,
-    intervalMs: config.marketTickMs,
-    signal: stop.signal,
     now,
-    onError: (err) => log.warn("market producer error", { err }),
+    log,
+    jobs,
+  });
+  notifications.start();
+  const notify = (inputs: Parameters<Notifier["notifyMany"]>[0]) =>
+    notifications.notifyMany(inputs);
+  const alertRules = createRuleStore({ kv, now, priceOf: (s) => latest?.quotes[s]?.price });
+  const walletAlerts = await createWalletAlerts({
+    kv,
+    notify,
+    remote: config.kvRemote,
+    backend: config.notifyBackend,
+    holder: isolateId,
+    now,
+    log,
+    jobs,
+    nativeSymbol: config.chain.nativeSymbol,
+  });
+  walletAlerts.start();
+  const alertEngine = startAlertEngine({
+    kv,
+    leases: cluster.leases,
+    holder: isolateId,
+    signal: stop.signal,
+    notify,
+    now,
+    log,
     onLeaseChange: (holding) =>
-      log.info(holding ? "market lease acquired" : "market lease released"),
-    async publish(quotes) {
-      await Promise.all(quotes.map((q) => bus.publish(priceChannel(q.symbol), q)));
+      log.info(holding ? "alerts lease acquired" : "alerts lease released"),
+  });
+  bus.onMessage((m) => {
+    // Price channels also keep this isolate's board current: with a KV of its own per
+    // process (several hosts on Redis) the board in KV is only the producer's.
+    latest = mergeIntoBoard(latest, m.channel, m.data, m.ts);
+    notifications.onBusMessage(m);
+    alertEngine.onBusMessage(m);
+    walletAlerts.onBusMessage(m);
+  });
+
+  // Only the `market` lease holder runs the venue feeds (lib/prices/engine.ts).
+  const producer = runPriceEngine({
+    kv,
+    leases: cluster.leases,
+    holder: isolateId,
+    signal: stop.signal,
+    symbols: config.prices.symbols,
+    intervalMs: config.priceRoundMs,
+    createFeeds: (ctx) =>
+      createPriceFeeds({
+        sources: config.prices.sources,
+        symbols: config.prices.symbols,
+        urls: config.prices.urls,
+        seed: config.marketSeed,
+        stepMs: config.marketTickMs,
+        now,
+        log,
+      }, ctx),
+    aggregator: {
+      deviationPct: config.priceDeviationPct,
+      heartbeatMs: config.priceHeartbeatMs,
+      maxAgeMs: config.priceMaxAgeMs,
+    },
+    now,
+    onError: (err) => log.warn("price engine error", { err }),
+    onLeaseChange: (holding) =>
+      log.info(holding ? "market lease acquired" : "market lease released", {
+        sources: config.prices.sources.join(","),
+      }),
+    async publish(messages) {
+      await Promise.all(messages.map((m) => bus.publish(m.channel, m.data)));
     },
   });
+
+  // Only the `chain` lease holder talks to the node (lib/wallet/engine.ts).
+  const chainService = await createChainService({
+    kv,
+    leases: cluster.leases,
+    config: config.chain,
+    holder: isolateId,
+    log,
+    now,
+    price: () => boardPrice(latest?.quotes),
+    async publish(messages) {
+      await Promise.all(
+        messages.map((m) =>
+          bus.publish(m.channel, m.data, m.key === undefined ? {} : { idempotencyKey: m.key })
+        ),
+      );
+    },
+  });
+  chain = chainService;
 
   let firstBoard: () => void = () => {};
   const firstBoardSeen = new Promise<void>((resolve) => firstBoard = resolve);
@@ -230,14 +342,23 @@ export async function createServices(
     isolateId,
     startedAt,
     board: () => latest,
+    chain: chainService,
+    notifications,
+    alerts: { rules: alertRules, engine: alertEngine, wallet: walletAlerts },
+    cluster,
     close() {
       closed ??= (async () => {
         stop.abort();
         hub.stop();
         await stopReporter();
         await producer;
+        await chainService.close();
         await watcher;
+        await alertEngine.done;
+        await Promise.all([notifications.stop(), walletAlerts.stop()]);
         await bus.close();
+        await cluster.close();
+        if (redis) await closeRedis(redis);
         if (!deps.kv) kv.close();
       })();
       return closed;

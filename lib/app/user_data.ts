@@ -4,7 +4,11 @@
  * its keys to {@linkcode deleteUserData} and a case to its test.
  */
 import { deleteAccountRecords, deleteSessionsOf } from "../auth/mod.ts";
-import { busHeadKey, busHistoryPrefix } from "../bus/keys.ts";
+import { busHeadKey, busHistoryPrefix } from "../kv/keys.ts";
+import { deleteWatchlist } from "../prices/watchlist.ts";
+import { deleteWatches } from "../wallet/watch.ts";
+import { createInboxStore } from "../notifications/store.ts";
+import { createRuleStore } from "../alerts/store.ts";
 import type { Hub } from "../gateway/hub.ts";
 import { CloseCode } from "../protocol/codes.ts";
 import { userChannel } from "./channels.ts";
@@ -17,6 +21,10 @@ export interface DeletedUserData {
   sessions: number;
   /** Messages removed from the user's own channel (`user:{id}`) history. */
   notifications: number;
+  /** Keys of the user's inbox removed (items, counts, preferences, markers). */
+  inbox: number;
+  /** Alert rules removed. */
+  alerts: number;
 }
 
 /** Entries deleted per commit (KV allows 1 000 mutations per commit). */
@@ -44,11 +52,14 @@ async function deletePrefix(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
 /**
  * Deletes the account `userId` and everything stored for it: first the account and its
  * username index (so no new sign-in can start), then every session, then the history
- * and head of the user's notification channel. Safe to repeat.
+ * and head of the user's notification channel, the watchlist, the watched wallet
+ * addresses, the alert rules and the inbox (items, counts, preferences). Safe to repeat.
  *
  * Not removed: messages the user published to shared channels (the lobby), which age
- * out of their channel's bounded history, and publish idempotency markers (expire after
- * 10 minutes). Open WebSockets are closed by the caller (`hub.disconnectWhere`).
+ * out of their channel's bounded history, publish idempotency markers (expire after
+ * 10 minutes), the delivery queue's done markers of the user's notifications (expire after
+ * 7 days) and the alert engine's reload marker (cleared by the engine within a tick).
+ * Open WebSockets are closed by the caller (`hub.disconnectWhere`).
  */
 export async function deleteUserData(kv: Deno.Kv, userId: string): Promise<DeletedUserData> {
   const account = await deleteAccountRecords(kv, userId);
@@ -56,7 +67,11 @@ export async function deleteUserData(kv: Deno.Kv, userId: string): Promise<Delet
   const channel = userChannel(userId);
   const notifications = await deletePrefix(kv, busHistoryPrefix(channel));
   await kv.delete(busHeadKey(channel));
-  return { account: account !== null, sessions, notifications };
+  await deleteWatchlist(kv, userId);
+  await deleteWatches(kv, userId);
+  const alerts = await createRuleStore({ kv }).removeAll(userId);
+  const inbox = await createInboxStore({ kv }).deleteAll(userId);
+  return { account: account !== null, sessions, notifications, inbox, alerts };
 }
 
 /** Why a user's connections are closed by {@linkcode disconnectUser}. */

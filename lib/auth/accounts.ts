@@ -1,10 +1,10 @@
 /**
  * Accounts in Deno KV: `["account", userId]` holds the record and
- * `["account_by_username", name]` is the unique index (see lib/bus/keys.ts). Both are
+ * `["account_by_username", name]` is the unique index (see lib/kv/keys.ts). Both are
  * written by one atomic commit that requires the index key to be absent, so two
  * concurrent sign-ups for one name cannot both succeed.
  */
-import { accountByUsernameKey, accountKey } from "../bus/keys.ts";
+import { accountByUsernameKey, accountKey } from "../kv/keys.ts";
 import { MAX_PASSWORD_LENGTH, normalizeUsername, usernameProblem } from "./rules.ts";
 import { ulid } from "./_util.ts";
 import {

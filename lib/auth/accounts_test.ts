@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { accountByUsernameKey, accountKey } from "../bus/keys.ts";
+import { accountByUsernameKey, accountKey } from "../kv/keys.ts";
 import {
   createAccount,
   deleteAccountRecords,

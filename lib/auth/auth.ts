@@ -22,6 +22,8 @@ import {
   sessionIdFromRequest,
 } from "./cookie.ts";
 import { createLimiter } from "./limiter.ts";
+import { createLoginLimiter, type LoginLimits } from "./login_limiter.ts";
+import type { AttemptStore } from "./attempts.ts";
 import { createOriginPolicy, type OriginPolicy } from "./origin.ts";
 import { DEFAULT_PBKDF2_ITERATIONS } from "./password.ts";
 import { resolveSecret, type SecretSource } from "./secret.ts";
@@ -36,7 +38,9 @@ import {
   listSessions,
   type SessionInfo,
 } from "./sessions.ts";
+import { cachedVerifier } from "./token_cache.ts";
 import {
+  CLOCK_TOLERANCE_SEC,
   DEFAULT_TOKEN_TTL_SEC,
   issueAccessToken,
   type IssuedToken,
@@ -46,17 +50,7 @@ import {
 import type { AuthFailure, AuthResult, Principal, UpgradeAuthenticator } from "./types.ts";
 import { randomBytes, toBase64Url } from "./_util.ts";
 
-/** Limits of failed logins, per username and per client IP. */
-export interface LoginLimits {
-  /** Failures per username and window. Default 10. */
-  perUsername?: number;
-  /** Failures per client IP and window. Default 30. */
-  perIp?: number;
-  /** Window in seconds. Default 900 (15 minutes). */
-  windowSec?: number;
-  /** Usernames and IPs tracked at most (each). Default 10 000. */
-  maxKeys?: number;
-}
+export type { LoginLimits };
 
 /**
  * Limits of account creation per client address. Counted in the memory of each isolate
@@ -85,12 +79,24 @@ export interface AuthOptions {
   sessionTtlSec?: number;
   /** PBKDF2 work factor for new hashes. Default 600 000. */
   pbkdf2Iterations?: number;
-  /** Failed-login limits. */
+  /** Failed-login limits (login_limiter.ts). */
   loginLimits?: LoginLimits;
+  /**
+   * Where failed logins are counted (attempts.ts): default this isolate's memory; the app
+   * passes the cluster's shared store (lib/cluster) so every isolate counts together.
+   */
+  loginAttempts?: AttemptStore;
   /** Account-creation limits. */
   signupLimits?: SignupLimits;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** Waits `ms`: the progressive delay of a username under attack. Default a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * The password check (default accounts.ts `verifyLogin`, one PBKDF2 verification).
+   * Tests wrap it to count how many attempts were hashed.
+   */
+  verifyLogin?: typeof verifyLogin;
 }
 
 /** Why a login or a credential exchange was refused. */
@@ -266,24 +272,17 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const iterations = options.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS;
   const secret = await resolveSecret(kv, options.secret);
   const origins = createOriginPolicy(options.allowedOrigins);
-  const limits = options.loginLimits ?? {};
-  const windowMs = (limits.windowSec ?? 900) * 1000;
-  const byUsername = createLimiter({
-    maxFailures: limits.perUsername ?? 10,
-    windowMs,
-    maxKeys: limits.maxKeys,
+  const logins = createLoginLimiter({
+    ...options.loginLimits,
     now,
+    sleep: options.sleep,
+    store: options.loginAttempts,
   });
-  const byIp = createLimiter({
-    maxFailures: limits.perIp ?? 30,
-    windowMs,
-    maxKeys: limits.maxKeys,
-    now,
-  });
+  const checkPassword = options.verifyLogin ?? verifyLogin;
   const accountOptions = { iterations, now };
   const signups = options.signupLimits ?? {};
   const signupsByIp = createLimiter({
-    maxFailures: signups.perIp ?? 5,
+    budget: signups.perIp ?? 5,
     windowMs: (signups.windowSec ?? 3600) * 1000,
     maxKeys: signups.maxKeys,
     now,
@@ -310,19 +309,29 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     if (nameProblem) return refuse(400, "invalid_username", nameProblem, "username");
     const passwordProblem = newPasswordProblem(input.password, username);
     if (passwordProblem) return refuse(400, "weak_password", passwordProblem, "password");
-    const ipKey = addressKey(info.ip ?? "unknown");
-    const allowed = signupsByIp.check(ipKey);
-    if (!allowed.ok) {
-      const minutes = Math.ceil(allowed.retryAfterSec / 60);
+    // Reserved before the first await, so concurrent sign-ups cannot overrun the limit.
+    const attempt = signupsByIp.begin(addressKey(info.ip ?? "unknown"));
+    if (!attempt.ok) {
+      const minutes = Math.ceil(attempt.retryAfterSec / 60);
       const message =
         `Too many accounts were created from your address; try again in ${minutes} min`;
       return {
         ...refuse(429, "too_many_signups", message, null),
-        retryAfterSec: allowed.retryAfterSec,
+        retryAfterSec: attempt.retryAfterSec,
       };
     }
-    if (await findAccountByUsername(kv, username)) return taken(username);
-    signupsByIp.fail(ipKey); // counted before the (expensive) hash
+    let existing;
+    try {
+      existing = await findAccountByUsername(kv, username);
+    } catch (error) {
+      attempt.release();
+      throw error;
+    }
+    if (existing) {
+      attempt.release(); // a taken name costs nothing and does not count
+      return taken(username);
+    }
+    attempt.count(); // counted before the (expensive) hash
     const created = await createAccount(kv, { username, password: input.password }, accountOptions);
     if (!created.ok) {
       if (created.code === "username_taken") return taken(username);
@@ -353,23 +362,26 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     password: string,
     info: AttemptInfo = {},
   ): Promise<CredentialsResult> {
-    const userKey = username.toLowerCase().slice(0, 64);
-    const ipKey = info.ip ?? "unknown";
-    const allowed = [byUsername.check(userKey), byIp.check(ipKey)];
-    const wait = Math.max(...allowed.map((v) => v.ok ? 0 : v.retryAfterSec));
-    if (wait > 0) {
+    // Reserved before the hash: an attempt in flight counts against the budgets.
+    const gate = await logins.enter(username, info.ip ?? "unknown");
+    if (!gate.ok) {
       return {
         ok: false,
         status: 429,
         code: "too_many_attempts",
-        message: `Too many failed sign-ins; try again in ${Math.ceil(wait / 60)} min`,
-        retryAfterSec: wait,
+        message: `Too many failed sign-ins; try again in ${Math.ceil(gate.retryAfterSec / 60)} min`,
+        retryAfterSec: gate.retryAfterSec,
       };
     }
-    const account = await verifyLogin(kv, username, password, accountOptions);
+    let account: Account | null;
+    try {
+      account = await checkPassword(kv, username, password, accountOptions);
+    } catch (error) {
+      await gate.abandon();
+      throw error;
+    }
     if (!account) {
-      byUsername.fail(userKey);
-      byIp.fail(ipKey);
+      await gate.fail();
       return {
         ok: false,
         status: 401,
@@ -377,7 +389,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         message: "Wrong username or password",
       };
     }
-    byUsername.reset(userKey);
+    await gate.succeed();
     return { ok: true, account };
   }
 
@@ -414,9 +426,11 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     };
   }
 
-  function verifyToken(token: string): Promise<AuthResult> {
-    return verifyAccessToken(secret.key, token, { now });
-  }
+  // Verified tokens are kept (bounded, until they expire): reconnects skip the HMAC check.
+  const verifyToken = cachedVerifier(
+    (token) => verifyAccessToken(secret.key, token, { now }),
+    { toleranceSec: CLOCK_TOLERANCE_SEC, now },
+  );
 
   return {
     kv,

@@ -1,6 +1,7 @@
 /** Sign-up, password change and password confirmation of `createAuth()` (auth.ts). */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { accountByUsernameKey, sessionByUserPrefix } from "../bus/keys.ts";
+import { accountByUsernameKey, sessionByUserPrefix } from "../kv/keys.ts";
+import { verifyLogin } from "./accounts.ts";
 import { type Auth, type AuthOptions, createAuth } from "./auth.ts";
 import type { Principal } from "./types.ts";
 
@@ -21,7 +22,16 @@ async function world(
   const kv = await Deno.openKv(":memory:");
   const clock = { t: T0 };
   try {
-    const auth = await createAuth({ kv, pbkdf2Iterations: 1_000, now: () => clock.t, ...options });
+    const auth = await createAuth({
+      kv,
+      pbkdf2Iterations: 1_000,
+      now: () => clock.t,
+      sleep: (ms) => { // the progressive delay passes on the fake clock
+        clock.t += ms;
+        return Promise.resolve();
+      },
+      ...options,
+    });
     await fn({ auth, kv, clock });
   } finally {
     kv.close();
@@ -131,6 +141,17 @@ async function findName(auth: Auth, name: string): Promise<boolean> {
   return (await auth.findAccountByUsername(name)) !== null;
 }
 
+Deno.test("[auth] signUp: 10 concurrent sign-ups from one address → the limit of 3", async () => {
+  await world(async ({ auth, kv }) => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => signUp(auth, `burst${i}`, STRONG, "10.6.6.6")),
+    );
+    equal(results.filter((r) => r.ok).length, 3);
+    equal(results.filter((r) => !r.ok && r.code === "too_many_signups").length, 7);
+    equal(await accounts(kv), 3);
+  }, { signupLimits: { perIp: 3 } });
+});
+
 Deno.test("[auth] signUp: concurrent sign-ups for one name: exactly one wins", async () => {
   await world(async ({ auth, kv }) => {
     const results = await Promise.all(
@@ -193,12 +214,14 @@ Deno.test("[auth] changePassword: wrong current or weak new → refused, nothing
 });
 
 Deno.test("[auth] changePassword and confirmPassword: under the failed-login limit", async () => {
+  let hashed = 0;
   await world(async ({ auth }) => {
     const { user, cookie } = await newUser(auth, "hank");
     for (let i = 0; i < 2; i++) {
       const r = await auth.confirmPassword(user, "wrong-password", { ip: "10.3.3.3" });
       ok(!r.ok && r.status === 401);
     }
+    hashed = 0;
     const limited = await auth.changePassword(post("/account", cookie), user, {
       current: STRONG,
       password: "quiet-meadow-compass",
@@ -206,8 +229,17 @@ Deno.test("[auth] changePassword and confirmPassword: under the failed-login lim
     ok(!limited.ok);
     deepEqual([limited.status, limited.code, limited.field], [429, "too_many_attempts", "current"]);
     ok((limited.retryAfterSec ?? 0) > 0);
-    equal((await auth.verifyCredentials("hank", STRONG, { ip: "10.4.4.4" })).ok, false);
-  }, { loginLimits: { perUsername: 2 } });
+    equal(hashed, 0, "refused before hashing");
+    // Only that address is refused: the owner elsewhere still confirms (password unchanged).
+    ok((await auth.verifyCredentials("hank", STRONG, { ip: "10.4.4.4" })).ok);
+    equal(hashed, 1);
+  }, {
+    loginLimits: { perUsernameAndIp: 2 },
+    verifyLogin: (...args) => {
+      hashed++;
+      return verifyLogin(...args);
+    },
+  });
 });
 
 Deno.test("[auth] confirmPassword: the right password of this very user", async () => {

@@ -1,5 +1,6 @@
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
-import { accountByUsernameKey, accountKey } from "../bus/keys.ts";
+import { accountByUsernameKey, accountKey } from "../kv/keys.ts";
+import { verifyLogin } from "./accounts.ts";
 import { type Auth, type AuthOptions, createAuth } from "./auth.ts";
 import type { AuthResult } from "./types.ts";
 
@@ -19,7 +20,16 @@ async function world(
   const kv = await Deno.openKv(":memory:");
   const clock = { t: T0 };
   try {
-    const auth = await createAuth({ kv, pbkdf2Iterations: 1_000, now: () => clock.t, ...options });
+    const auth = await createAuth({
+      kv,
+      pbkdf2Iterations: 1_000,
+      now: () => clock.t,
+      sleep: (ms) => { // the progressive delay passes on the fake clock
+        clock.t += ms;
+        return Promise.resolve();
+      },
+      ...options,
+    });
     ok((await auth.createAccount({ username: "alice", password: "alice-password" })).ok);
     await fn({ auth, kv, clock });
   } finally {
@@ -196,7 +206,7 @@ Deno.test("[auth] sessions: Secure on https, custom TTL, deleted account", async
   }, { sessionTtlSec: 60 });
 });
 
-Deno.test("[auth] login: generic failures, 429 per username and per IP", async () => {
+Deno.test("[auth] login: generic failures, 429 per username and address and per address", async () => {
   await world(async ({ auth, clock }) => {
     const req = new Request(`${ORIGIN}/login`);
     const wrong = await auth.login(req, "alice", "nope-nope", { ip: "10.0.0.1" });
@@ -209,13 +219,14 @@ Deno.test("[auth] login: generic failures, 429 per username and per IP", async (
       message: "Wrong username or password",
     });
 
-    // one failure above, nine more from other addresses: ten for "alice"
-    for (let i = 0; i < 9; i++) await auth.login(req, "alice", "nope-nope", { ip: `10.1.0.${i}` });
-    const limited = await auth.login(req, "Alice", "alice-password", { ip: "10.2.0.1" });
+    // one failure above, nine more from the same address: ten for "alice" from 10.0.0.1
+    for (let i = 0; i < 9; i++) await auth.login(req, "alice", "nope-nope", { ip: "10.0.0.1" });
+    const limited = await auth.login(req, "Alice", "alice-password", { ip: "10.0.0.1" });
     equal(limited.ok ? "ok" : `${limited.status} ${limited.code}`, "429 too_many_attempts");
     equal(limited.ok ? 0 : limited.retryAfterSec, 900);
+    ok((await auth.login(req, "alice", "alice-password", { ip: "10.2.0.1" })).ok, "elsewhere");
     clock.t += 900_000;
-    ok((await auth.login(req, "alice", "alice-password", { ip: "10.2.0.1" })).ok, "window over");
+    ok((await auth.login(req, "alice", "alice-password", { ip: "10.0.0.1" })).ok, "window over");
 
     for (let i = 0; i < 30; i++) {
       await auth.verifyCredentials(`user${i}`, "nope-nope", { ip: "10.9.9.9" });
@@ -226,14 +237,67 @@ Deno.test("[auth] login: generic failures, 429 per username and per IP", async (
   });
 });
 
-Deno.test("[auth] login: a success resets the username's failures", async () => {
+Deno.test("[auth] login: 40 concurrent wrong guesses → 10 hashed, 30 refused unhashed", async () => {
+  let hashed = 0;
+  await world(async ({ auth }) => {
+    const req = new Request(`${ORIGIN}/login`);
+    hashed = 0;
+    // Real concurrency: all 40 start before any hash (real PBKDF2) finishes.
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => auth.login(req, "alice", "nope-nope", { ip: "10.5.5.5" })),
+    );
+    const statuses = results.map((r) => r.ok ? 200 : r.status);
+    equal(hashed, 10, "only the budget was hashed");
+    equal(statuses.filter((s) => s === 401).length, 10);
+    equal(statuses.filter((s) => s === 429).length, 30);
+    // The same through POST /api/token's path and the account page's path.
+    const token = await auth.verifyCredentials("alice", "alice-password", { ip: "10.5.5.5" });
+    equal(token.ok ? 200 : token.status, 429);
+    equal(hashed, 10);
+  }, {
+    verifyLogin: (...args) => {
+      hashed++;
+      return verifyLogin(...args);
+    },
+  });
+});
+
+Deno.test("[auth] login: an attacker hammering a name never locks its owner out", async () => {
+  const delays: number[] = [];
+  await world(async ({ auth, clock }) => {
+    const req = new Request(`${ORIGIN}/login`);
+    // 30 addresses × 10 wrong guesses each: every address runs out, the owner does not.
+    for (let round = 0; round < 3; round++) {
+      for (let a = 0; a < 30; a++) {
+        const ip = `203.0.113.${a}`;
+        for (let i = 0; i < 10; i++) await auth.login(req, "alice", `guess-${round}-${i}`, { ip });
+        const more = await auth.login(req, "alice", "alice-password", { ip });
+        equal(more.ok ? 200 : more.status, 429, `address ${a} has used its budget`);
+      }
+      delays.length = 0;
+      const before = clock.t;
+      const owner = await auth.login(req, "alice", "alice-password", { ip: `198.51.100.${round}` });
+      ok(owner.ok, `round ${round}: the owner signs in from a clean address`);
+      ok(clock.t - before <= 3_000, `round ${round}: delayed ${clock.t - before} ms at most 3 s`);
+      equal(delays.at(-1), 3_000);
+      clock.t += 900_000; // the attackers' addresses come back after their window
+    }
+  }, {
+    sleep: (ms) => {
+      delays.push(ms);
+      return Promise.resolve();
+    },
+  });
+});
+
+Deno.test("[auth] login: a success clears that address's failures for the name", async () => {
   await world(async ({ auth }) => {
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 9; i++) {
-        await auth.verifyCredentials("alice", "wrong-pass", { ip: `ip${i}` });
+        await auth.verifyCredentials("alice", "wrong-pass", { ip: "10.7.7.7" });
       }
       ok(
-        (await auth.verifyCredentials("alice", "alice-password", { ip: "ok" })).ok,
+        (await auth.verifyCredentials("alice", "alice-password", { ip: "10.7.7.7" })).ok,
         `round ${round}`,
       );
     }

@@ -46,7 +46,30 @@ export {
 export { BEARER_PROTOCOL_PREFIX, offeredProtocols } from "./bearer.ts";
 export { SESSION_COOKIE } from "./cookie.ts";
 export { DEMO_USERNAME, type DemoAccount, demoLoginLine, ensureDemoAccount } from "./demo.ts";
-export { createLimiter, type Limiter, type LimiterOptions, type LimitVerdict } from "./limiter.ts";
+export {
+  type Attempt,
+  createLimiter,
+  type Limiter,
+  type LimiterOptions,
+  type Refusal,
+  type Usage,
+} from "./limiter.ts";
+export {
+  type AttemptGrant,
+  type AttemptKey,
+  type AttemptOutcome,
+  type AttemptRefusal,
+  type AttemptStore,
+  createMemoryAttempts,
+  MAX_ATTEMPT_KEY_CHARS,
+} from "./attempts.ts";
+export {
+  createLoginLimiter,
+  type LoginBlock,
+  type LoginLimiter,
+  type LoginLimiterOptions,
+  type LoginPass,
+} from "./login_limiter.ts";
 export { createOriginPolicy, normalizeOrigin, type OriginPolicy } from "./origin.ts";
 export {
   DEFAULT_PBKDF2_ITERATIONS,

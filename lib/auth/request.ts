@@ -42,18 +42,39 @@ function hasControlCharacter(text: string): boolean {
   return false;
 }
 
+/** Longest `next` accepted, before and after normalisation. */
+export const MAX_NEXT_LENGTH = 2048;
+
+/** Any origin works: only whether the target stays on it matters. */
+const SAME_ORIGIN = "http://same.invalid";
+
 /**
- * `next` if it is a path on this site (`/markets?x=1`), else `/`. Absolute URLs,
- * protocol-relative `//host`, backslashes and control characters are refused, so a
- * login link cannot redirect to another site.
+ * `next` if it is a path on this site (`/markets?x=1`), else `/`. The target is first
+ * resolved as a browser would (`new URL(next, origin)`: dot segments, backslashes, tabs
+ * and line breaks are all applied), then it must still be on the same origin, and only
+ * its path, query and fragment are returned — and only when that result cannot itself
+ * be read as another host: not `//host`, not `/\host`, nor their encoded forms
+ * (`/%2F…`, `/%5C…`). So `/.//evil.example`, which normalises to `//evil.example`, is `/`.
+ * Raw control characters and backslashes are refused before parsing, too.
  */
 export function safeNextPath(next: string | null | undefined): string {
-  if (!next || next.length > 2048 || !next.startsWith("/")) return "/";
-  if (next.startsWith("//") || next.includes("\\") || hasControlCharacter(next)) return "/";
-  const base = "http://same.invalid";
-  const url = new URL(next, base);
-  if (url.origin !== base) return "/";
-  return url.pathname + url.search + url.hash;
+  if (!next || next.length > MAX_NEXT_LENGTH || !next.startsWith("/")) return "/";
+  if (next.includes("\\") || hasControlCharacter(next)) return "/";
+  let url: URL;
+  try {
+    url = new URL(next, SAME_ORIGIN);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== SAME_ORIGIN) return "/";
+  const path = url.pathname + url.search + url.hash;
+  return isPlainPath(path) ? path : "/";
+}
+
+/** True when `path` reads as a path on the current origin to every URL parser. */
+function isPlainPath(path: string): boolean {
+  return path.length <= MAX_NEXT_LENGTH && /^\/(?![/\\]|%2f|%5c)/i.test(path) &&
+    !hasControlCharacter(path);
 }
 
 /**

@@ -4,7 +4,7 @@
  * "only if absent" commit, so every isolate and process sharing the KV signs with the
  * same key and tokens survive restarts.
  */
-import { authSecretKey } from "../bus/keys.ts";
+import { authSecretKey } from "../kv/keys.ts";
 import { randomBytes } from "./_util.ts";
 
 /** Shortest accepted secret, in bytes (HS256 wants at least its 256-bit output size). */

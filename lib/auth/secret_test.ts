@@ -1,5 +1,5 @@
 import { deepEqual, equal, notDeepEqual, rejects } from "node:assert/strict";
-import { authSecretKey } from "../bus/keys.ts";
+import { authSecretKey } from "../kv/keys.ts";
 import { resolveSecret } from "./secret.ts";
 
 Deno.test("[auth] secret: AUTH_SECRET wins and must have 32 bytes", async () => {

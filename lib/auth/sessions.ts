@@ -4,7 +4,7 @@
  * because KV's expiry is lazy. `["session_by_user", userId, id]` indexes a user's
  * sessions (same commit, same expiry) so they can be listed and revoked together.
  */
-import { sessionByUserKey, sessionByUserPrefix, sessionKey } from "../bus/keys.ts";
+import { sessionByUserKey, sessionByUserPrefix, sessionKey } from "../kv/keys.ts";
 import { randomBytes, toBase64Url } from "./_util.ts";
 
 /** Seven days. */

@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { sessionByUserKey, sessionKey } from "../bus/keys.ts";
+import { sessionByUserKey, sessionKey } from "../kv/keys.ts";
 import {
   createSession,
   DEFAULT_SESSION_TTL_SEC,

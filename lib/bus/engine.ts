@@ -4,33 +4,52 @@
  * messages of each channel, and hands every message to every isolate in order.
  */
 
-/** A channel's position: its epoch and an offset within it. */
-export interface Position {
-  /** Changes only when the channel's history was lost. */
-  epoch: string;
-  /** The offset of the last message (0 before the first). */
-  offset: number;
-}
+import type { Position, Recovery as RecoveryOf } from "../protocol/position.ts";
 
-/** A published message as the bus carries it. */
-export interface BusMessage {
+export type { Position } from "../protocol/position.ts";
+
+/** A published message as the bus carries it, at its position in the channel. */
+export interface BusMessage extends Position {
   channel: string;
-  epoch: string;
-  offset: number;
   /** ms since the epoch, when the message was committed. */
   ts: number;
   data: unknown;
   /** The user id of the publishing client, if a client published it. */
   from?: string;
+  /** The publishing client's account name (unique), attached by the server. */
+  fromName?: string;
 }
 
 /**
- * The answer to a recovery request: everything after `since`, or nothing (never a
- * partial replay) when the history does not reach back that far or the epoch changed.
+ * A message the bus will never store: too large for a KV value, nested too deep, or not
+ * a JSON-like value. Only that publish fails — never the others committed with it — and
+ * repeating it cannot succeed.
  */
-export type Recovery =
-  | { recovered: true; position: Position; messages: BusMessage[] }
-  | { recovered: false; position: Position };
+export class BusRejection extends Error {
+  constructor(readonly reason: "too_large" | "unstorable", message: string) {
+    super(message);
+    this.name = "BusRejection";
+  }
+}
+
+/** Who published a message, and how to commit it once (see {@linkcode BusEngine.publish}). */
+export interface PublishOptions {
+  /** The publishing client's user id. */
+  from?: string;
+  /** The publishing client's account name. */
+  fromName?: string;
+  /**
+   * Publishes with the same key on the same channel within 10 minutes are committed once;
+   * the same key on another channel is another publish.
+   */
+  idempotencyKey?: string;
+}
+
+/**
+ * The answer to a recovery request, with the bus's messages: everything after `since`, or
+ * nothing (lib/protocol/position.ts).
+ */
+export type Recovery = RecoveryOf<BusMessage>;
 
 /** Which page of a channel's history to read. */
 export interface HistoryQuery {
@@ -56,6 +75,10 @@ export interface HistoryPolicy {
 
 /** Counters of an engine. */
 export interface BusStats {
+  /** Which engine: `kv` or `redis`. */
+  engine: string;
+  /** Whether the engine's store answers (false while its connection is lost or stalled). */
+  up: boolean;
   published: number;
   delivered: number;
   commits: number;
@@ -68,20 +91,22 @@ export interface BusStats {
   gaps: number;
   /** Publishes answered from their idempotency key instead of being committed again. */
   duplicates: number;
+  /** Publishes refused because the message can never be stored ({@linkcode BusRejection}). */
+  rejected: number;
+  /** Batches split in halves after a commit failed on what it wrote (one bad message). */
+  isolations: number;
 }
 
-/** A bus engine (KV today; Redis later). */
+/** A bus engine: KV (lib/bus/kv_bus.ts) or Redis (lib/bus/redis_bus.ts). */
 export interface BusEngine {
   /**
-   * Publishes; resolves with the committed message (offset assigned). Publishes with the
-   * same `idempotencyKey` within 10 minutes are committed once; repeats resolve with the
-   * first one's position.
+   * Publishes `data` (a JSON-like value); resolves with the committed message (offset
+   * assigned). Publishes with the same `idempotencyKey` on the same channel within 10
+   * minutes are committed once; repeats resolve with the first one's position. Rejects
+   * with {@linkcode BusRejection} a message that can never be stored; any other rejection
+   * is temporary (storage unavailable, contention).
    */
-  publish(
-    channel: string,
-    data: unknown,
-    options?: { from?: string; idempotencyKey?: string },
-  ): Promise<BusMessage>;
+  publish(channel: string, data: unknown, options?: PublishOptions): Promise<BusMessage>;
   /** Receives every message of every channel once, in order per channel, in this isolate. */
   onMessage(listener: (message: BusMessage) => void): void;
   /**

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { jobDeadKey, jobDeadPrefix, jobDueKey, jobKey, jobPointerKey } from "./keys.ts";
+import { jobDeadKey, jobDeadPrefix, jobDueKey, jobKey, jobPointerKey } from "../kv/keys.ts";
 import { addMessage, insertJob, type JobRecord, newJobId } from "./jobs_store.ts";
 import { JobRunner } from "./jobs_runner.ts";
 import { KvQueueWorker } from "./jobs_kv_queue.ts";

@@ -1,6 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { jobDoneKey, jobKey } from "./keys.ts";
-import { openKv } from "./kv.ts";
+import { jobDoneKey, jobKey } from "../kv/keys.ts";
+import { openKv } from "../kv/open.ts";
 import { createJobQueue, type Job, type JobBackend } from "./jobs.ts";
 import { memoryLog, tempKvPath, waitFor } from "./jobs_testing.ts";
 import { spawnChild } from "../../tests/_deadline.ts";

@@ -7,7 +7,7 @@
  * KV itself redelivers those only after ~60 s) and for jobs overdue by `sweepGraceMs`
  * (a message lost).
  */
-import { jobDuePrefix, jobKey, jobUndeliveredPrefix } from "./keys.ts";
+import { jobDuePrefix, jobKey, jobUndeliveredPrefix } from "../kv/keys.ts";
 import { queueDispatcher } from "./jobs_dispatcher.ts";
 import {
   addMessage,

@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { jobKey, jobUndeliveredKey } from "./keys.ts";
+import { jobKey, jobUndeliveredKey } from "../kv/keys.ts";
 import { createJobQueue, type Job, queueDispatcher } from "./jobs.ts";
 import { memoryLog, rawRecord, waitFor, writeRaw } from "./jobs_testing.ts";
 

@@ -5,8 +5,8 @@
  * lease key, and by a timer for the earliest `runAt`. Every job is still claimed with an
  * atomic check, so an old leader finishing a job never overlaps the new one.
  */
-import { jobDuePrefix, jobPointerKey, leaseKey } from "./keys.ts";
-import { releaseLease, tryAcquireLease } from "./lease.ts";
+import { jobDuePrefix, jobPointerKey, leaseKey } from "../kv/keys.ts";
+import { releaseLease, tryAcquireLease } from "../kv/lease.ts";
 import type { JobRunner } from "./jobs_runner.ts";
 import type { JobLog } from "./jobs_types.ts";
 

@@ -1,6 +1,6 @@
 import { equal, ok } from "node:assert/strict";
-import { openKv } from "./kv.ts";
-import { leaseHolder } from "./lease.ts";
+import { openKv } from "../kv/open.ts";
+import { leaseHolder } from "../kv/lease.ts";
 import { createJobQueue, type Job, type JobQueue } from "./jobs.ts";
 import { outboxLeaseName } from "./jobs_outbox.ts";
 import { memoryLog, tempKvPath, waitFor } from "./jobs_testing.ts";

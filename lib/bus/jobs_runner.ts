@@ -3,7 +3,7 @@
  * atomic check, run the handler while renewing the claim, then commit success (done
  * marker + delete, one atomic), a retry, or a dead letter.
  */
-import { jobDeadKey, jobDoneKey, jobDueKey, jobKey } from "./keys.ts";
+import { jobDeadKey, jobDoneKey, jobDueKey, jobKey } from "../kv/keys.ts";
 import { type DoneMarker, type JobRecord, moveDue } from "./jobs_store.ts";
 import type { DeadLetter, Job, JobLog } from "./jobs_types.ts";
 

@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { jobDeadKey, jobDoneKey, jobDueKey, jobKey } from "./keys.ts";
-import { retryWhileLocked } from "./kv.ts";
+import { jobDeadKey, jobDoneKey, jobDueKey, jobKey } from "../kv/keys.ts";
+import { retryWhileLocked } from "../kv/open.ts";
 import { insertJob, type JobRecord } from "./jobs_store.ts";
 import { JobRunner, type RunnerConfig } from "./jobs_runner.ts";
 import { defaultBackoff, type Job, MAX_BACKOFF_MS } from "./jobs_types.ts";

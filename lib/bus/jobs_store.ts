@@ -9,7 +9,7 @@ import {
   jobKey,
   jobPointerKey,
   jobUndeliveredKey,
-} from "./keys.ts";
+} from "../kv/keys.ts";
 import type { EnqueueResult } from "./jobs_types.ts";
 
 /** A worker's hold on a running job; others leave the job alone until `until`. */

@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { jobDoneKey, jobIdempotencyKey, jobKey } from "./keys.ts";
+import { jobDoneKey, jobIdempotencyKey, jobKey } from "../kv/keys.ts";
 import {
   chooseBackend,
   createJobQueue,

@@ -1,5 +1,5 @@
 /** Helpers shared by the jobs tests (not part of the public surface). */
-import { jobDueKey, jobKey, jobPointerKey } from "./keys.ts";
+import { jobDueKey, jobKey, jobPointerKey } from "../kv/keys.ts";
 import { addMessage, type JobRecord, newJobId } from "./jobs_store.ts";
 import type { JobLog } from "./jobs_types.ts";
 

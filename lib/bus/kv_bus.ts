@@ -7,60 +7,91 @@
  * more log entries (`["bus","log",shard,seq]`) holding the messages and the shard's
  * pointer (`["bus","ptr",shard]`), checked so that concurrent publishers on other
  * isolates serialize per shard. A channel belongs to one of {@linkcode SHARDS} shards.
+ * What a commit reads, checks and writes, and how many publishes it takes, is planned
+ * without KV by lib/bus/commit_plan.ts; this module reads, writes the plan, retries on
+ * contention and delivers.
  *
  * Delivering: every isolate watches the shard pointers (one `kv.watch` of 8 keys; watch
  * coalesces, so it reads the log range it has not seen yet) and emits the logged
  * messages in log order, hence in offset order per channel. The publishing isolate emits
  * its own commit at once, first catching up on older log entries of the shard so that
  * nothing is reordered. Each shard is processed by one serial queue.
+ *
+ * Isolation: every message is measured at `publish` (lib/bus/stored_size.ts) and one KV
+ * cannot store is refused there, alone, with {@linkcode BusRejection}; batches are cut by
+ * what KV will really write against its limits per commit (checks, mutations, key and
+ * total bytes). Should a commit still fail on what it writes,
+ * its batch is split in halves, committed one after the other (offsets stay in order),
+ * until the message at fault fails alone, permanently.
+ *
+ * Heads: a channel's head (epoch, last offset) is written only with a message and
+ * expires {@linkcode HEAD_TTL_MARGIN_MS} after its newest message would, so a room whose
+ * messages have all expired leaves nothing in KV. A channel without a head reports offset
+ * 0 of an epoch that is stored nowhere (see `emptyEpoch`); reading, subscribing and
+ * recovering never write.
  */
-import { busHeadKey, busHistoryKey, busIdempotencyKey, busLogKey, busPointerKey } from "./keys.ts";
-import type {
-  BusEngine,
-  BusMessage,
-  BusStats,
-  HistoryPage,
-  HistoryPolicy,
-  HistoryQuery,
-  Position,
-  Recovery,
+import { busHeadKey, busHistoryKey, busLogKey, busPointerKey } from "../kv/keys.ts";
+import {
+  type BusEngine,
+  type BusMessage,
+  BusRejection,
+  type BusStats,
+  type HistoryPage,
+  type HistoryPolicy,
+  type HistoryQuery,
+  type PublishOptions,
+  type Recovery,
 } from "./engine.ts";
+import {
+  cannotCommit,
+  type ChannelHead,
+  type CommitCost,
+  type CommitPlan,
+  headTtlMs,
+  type IdempotencyMarker,
+  MAX_MESSAGE_BYTES,
+  planCommit,
+  type PlannedPublish,
+  planReads,
+  publishCost,
+  shardOf,
+  type ShardPointer,
+  SHARDS,
+  takeBatch,
+} from "./commit_plan.ts";
+import { storedSize, UnstorableValueError } from "./stored_size.ts";
+import type { Position } from "../protocol/position.ts";
 
-/** Number of shards (one `kv.watch` takes at most 10 keys). */
-export const SHARDS = 8;
-/** How long log entries are kept: an isolate stalled longer than this sees a gap. */
-export const LOG_TTL_MS = 10 * 60_000;
-/** Largest message the bus accepts (KV values are at most 64 KiB). */
-export const MAX_MESSAGE_BYTES = 60 * 1024;
-/** How long a publish's idempotency key is remembered. */
-export const IDEMPOTENCY_TTL_MS = 10 * 60_000;
-/** Idempotent publishes per commit at most (each adds a check; KV allows 100 checks). */
-const MAX_BATCH_IDEMPOTENT = 50;
-/** Messages per commit at most (two mutations each, well under KV's 1 000). */
-const MAX_BATCH_MESSAGES = 200;
-/** Estimated bytes per commit at most (messages are stored twice; KV allows 800 KiB). */
-const MAX_BATCH_BYTES = 300 * 1024;
+export {
+  HEAD_TTL_MARGIN_MS,
+  IDEMPOTENCY_TTL_MS,
+  LOG_TTL_MS,
+  MAX_MESSAGE_BYTES,
+  shardOf,
+  SHARDS,
+} from "./commit_plan.ts";
+
 /** Most messages one history read returns. */
 export const MAX_HISTORY_READ = 1_000;
-/** Bytes per log entry at most. */
-const MAX_LOG_ENTRY_BYTES = 56 * 1024;
 const MAX_COMMIT_ATTEMPTS = 30;
 
-interface ChannelHead {
-  epoch: string;
-  offset: number;
-  ts: number;
-}
-
-interface PendingPublish {
-  channel: string;
-  data: unknown;
-  from?: string;
-  /** Publishes with the same key within {@linkcode IDEMPOTENCY_TTL_MS} are committed once. */
-  idempotencyKey?: string;
-  bytes: number;
+interface PendingPublish extends PlannedPublish {
+  /** What it adds to a commit at most (lib/bus/commit_plan.ts). */
+  cost: CommitCost;
   resolve(message: BusMessage): void;
   reject(err: unknown): void;
+}
+
+/** Why a commit failed: reading state, writing (the values or the limits), or contention. */
+class CommitError extends Error {
+  constructor(readonly phase: "read" | "write" | "conflict", cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/** KV refuses a write for what it holds (size, count, serialization): not an outage. */
+function isValueError(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof RangeError;
 }
 
 /** Options of {@linkcode createKvBus}. */
@@ -81,23 +112,19 @@ export interface KvBusOptions {
   pollMs?: number;
 }
 
-/** FNV-1a of the channel name, modulo {@linkcode SHARDS}. */
-export function shardOf(channel: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < channel.length; i++) {
-    h ^= channel.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % SHARDS;
-}
-
 function newEpoch(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 12);
 }
 
-function sizeOf(data: unknown): number {
-  // Close to KV's own encoding for JSON-like values; used only for batching bounds.
-  return JSON.stringify(data ?? null).length + 64;
+/**
+ * The epoch of a channel without a head: `v` and the number of whole history TTLs since
+ * 1970 (base 36), `v` alone when heads never expire. Never a stored epoch (those are 12
+ * hex digits). A client that saw (`vK`, 0) can only find the channel headless again after
+ * a head created since then expired, at least TTL + margin later: in a later period, so
+ * the epoch differs and recovery answers `recovered: false` — never a silent gap.
+ */
+function emptyEpoch(policy: HistoryPolicy, now: number): string {
+  return headTtlMs(policy) === undefined ? "v" : `v${Math.floor(now / policy.ttlMs).toString(36)}`;
 }
 
 async function getMany<T>(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
@@ -118,6 +145,8 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
   const lastSeq: number[] = new Array(SHARDS).fill(0);
   const queues: Promise<void>[] = new Array(SHARDS).fill(Promise.resolve());
   const stats: BusStats = {
+    engine: "kv",
+    up: true,
     published: 0,
     delivered: 0,
     commits: 0,
@@ -127,6 +156,8 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     recoveries: { recovered: 0, notRecovered: 0 },
     gaps: 0,
     duplicates: 0,
+    rejected: 0,
+    isolations: 0,
   };
   let pending: PendingPublish[] = [];
   let flushing: Promise<void> | null = null;
@@ -224,167 +255,146 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
   // ---- publishing --------------------------------------------------------------------
 
   /**
-   * Resolves the publishes whose idempotency key was already committed (with the stored
-   * position) and the repeats of a key within `batch` (after their first); returns the rest,
-   * the marker entries to check, and the repeats to resolve once the batch commits.
+   * Commits `all` in one atomic operation, retrying while other isolates commit first.
+   * Publishes whose idempotency key was committed before resolve with its position at
+   * once and leave the batch. Throws a {@linkcode CommitError} naming the phase that failed.
    */
-  async function deduplicate(batch: PendingPublish[]) {
-    const keyed = batch.filter((p) => p.idempotencyKey !== undefined);
-    if (keyed.length === 0) return { fresh: batch, markers: [], repeats: [] };
-    const keys = [...new Set(keyed.map((p) => p.idempotencyKey!))];
-    const entries = await getMany<Omit<BusMessage, "data">>(kv, keys.map(busIdempotencyKey));
-    const stored = new Map(keys.map((k, i) => [k, entries[i]]));
-    const fresh: PendingPublish[] = [];
-    const firstOf = new Map<string, PendingPublish>();
-    const repeats: { p: PendingPublish; first: PendingPublish }[] = [];
-    for (const p of batch) {
-      const key = p.idempotencyKey;
-      if (key === undefined) {
-        fresh.push(p);
-        continue;
-      }
-      const marker = stored.get(key)!.value;
-      if (marker) {
-        stats.duplicates++;
-        p.resolve({ ...marker, data: p.data, ...(p.from ? { from: p.from } : {}) });
-      } else if (firstOf.has(key)) {
-        stats.duplicates++;
-        repeats.push({ p, first: firstOf.get(key)! });
-      } else {
-        firstOf.set(key, p);
-        fresh.push(p);
-      }
-    }
-    const markers = [...firstOf.keys()].map((k) => stored.get(k)!);
-    return { fresh, markers, repeats };
-  }
-
   async function commitBatch(all: PendingPublish[]): Promise<void> {
+    let batch = all;
     for (let attempt = 1;; attempt++) {
-      const { fresh: batch, markers, repeats } = await deduplicate(all);
-      if (batch.length === 0) return;
-      const channels = [...new Set(batch.map((p) => p.channel))];
-      const shards = [...new Set(channels.map(shardOf))].sort((a, b) => a - b);
-      // Pointers first, then heads: a head written after our pointer read comes with a
-      // pointer change, which fails the pointer check below. Heads are always read
-      // fresh — a cached head can be stale even when the pointer check passes.
-      const pointers = await kv.getMany<{ seq: number }[]>(shards.map(busPointerKey));
-      const heads = new Map<string, ChannelHead>();
-      const op = kv.atomic();
-      pointers.forEach((p) => op.check(p));
-      const headEntries = await getMany<ChannelHead>(kv, channels.map(busHeadKey));
-      headEntries.forEach((entry, i) => {
-        if (entry.value) heads.set(channels[i], entry.value);
-        // A new channel's head may be created meanwhile by position() elsewhere.
-        else op.check(entry);
-      });
-      const ts = now();
-      const nextHeads = new Map<string, ChannelHead>();
-      const committed: BusMessage[] = [];
-      for (const p of batch) {
-        const head = nextHeads.get(p.channel) ?? heads.get(p.channel) ??
-          { epoch: newEpoch(), offset: 0, ts };
-        const message: BusMessage = {
-          channel: p.channel,
-          epoch: head.epoch,
-          offset: head.offset + 1,
-          ts,
-          data: p.data,
-          ...(p.from ? { from: p.from } : {}),
-        };
-        nextHeads.set(p.channel, { epoch: head.epoch, offset: message.offset, ts });
-        committed.push(message);
-        const history = historyOf(p.channel);
-        if (history.size > 0) {
-          op.set(busHistoryKey(p.channel, message.offset), message, { expireIn: history.ttlMs });
-          const drop = message.offset - history.size;
-          if (drop >= 1) op.delete(busHistoryKey(p.channel, drop));
-        }
+      let plan: CommitPlan<PendingPublish>;
+      try {
+        plan = await readAndPlan(batch);
+      } catch (err) {
+        throw new CommitError("read", err);
       }
-      for (const [channel, head] of nextHeads) op.set(busHeadKey(channel), head);
-      // Idempotency markers: a concurrent publish of the same key fails our check.
-      for (const marker of markers) op.check(marker);
-      committed.forEach((m, i) => {
-        const key = batch[i].idempotencyKey;
-        if (key === undefined) return;
-        const { data: _data, ...position } = m;
-        op.set(busIdempotencyKey(key), position, { expireIn: IDEMPOTENCY_TTL_MS });
-      });
-      const logs = new Map<number, { from: number; entries: BusMessage[][] }>();
-      shards.forEach((shard, i) => {
-        const entries: BusMessage[][] = [[]];
-        let bytes = 0;
-        for (let j = 0; j < committed.length; j++) {
-          if (shardOf(committed[j].channel) !== shard) continue;
-          const size = batch[j].bytes;
-          if (bytes + size > MAX_LOG_ENTRY_BYTES && entries.at(-1)!.length > 0) {
-            entries.push([]);
-            bytes = 0;
-          }
-          entries.at(-1)!.push(committed[j]);
-          bytes += size;
-        }
-        const from = (pointers[i].value?.seq ?? 0) + 1;
-        entries.forEach((messages, k) => {
-          op.set(busLogKey(shard, from + k), messages, { expireIn: LOG_TTL_MS });
-        });
-        op.set(busPointerKey(shard), { seq: from + entries.length - 1 });
-        logs.set(shard, { from, entries });
-      });
-      const result = await op.commit();
-      if (result.ok) {
-        stats.commits++;
-        stats.published += committed.length;
-        stats.lastBatch = committed.length;
-        stats.maxBatch = Math.max(stats.maxBatch, committed.length);
-        committed.forEach((m, i) => batch[i].resolve(m));
-        for (const { p, first } of repeats) {
-          const m = committed[batch.indexOf(first)];
-          p.resolve({ ...m, data: p.data });
-        }
-        for (const [shard, log] of logs) {
-          onShard(shard, async () => {
-            // Older entries of this shard (other isolates' commits) first, then ours.
-            await catchUp(shard, log.from - 1);
-            log.entries.forEach((messages, k) => {
-              const seq = log.from + k;
-              if (seq <= lastSeq[shard]) return;
-              for (const m of messages) emit(m);
-              lastSeq[shard] = seq;
-            });
-          });
-        }
-        return;
+      if (plan.answered.length > 0) {
+        stats.duplicates += plan.answered.length;
+        for (const { publish, message } of plan.answered) publish.resolve(message);
+        const answered = new Set(plan.answered.map((a) => a.publish));
+        batch = batch.filter((p) => !answered.has(p));
       }
+      if (plan.committed.length === 0) return;
+      let committed;
+      try {
+        committed = await write(plan);
+      } catch (err) {
+        throw new CommitError("write", err);
+      }
+      if (committed) return;
       stats.conflicts++;
       if (attempt >= MAX_COMMIT_ATTEMPTS) {
-        throw new Error(`Cannot publish: ${MAX_COMMIT_ATTEMPTS} commits conflicted in a row`);
+        throw new CommitError(
+          "conflict",
+          new Error(`Cannot publish: ${MAX_COMMIT_ATTEMPTS} commits conflicted in a row`),
+        );
       }
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
     }
   }
 
+  /** Reads what a commit of `batch` builds on, and plans it (lib/bus/commit_plan.ts). */
+  async function readAndPlan(batch: PendingPublish[]): Promise<CommitPlan<PendingPublish>> {
+    const reads = planReads(batch);
+    const markerEntries = await getMany<IdempotencyMarker>(kv, reads.markers.map((m) => m.key));
+    const markers = new Map<string, IdempotencyMarker>();
+    markerEntries.forEach((entry, i) => {
+      if (entry.value) markers.set(reads.markers[i].scope, entry.value);
+    });
+    // Pointers first, then heads: a head written after our pointer read comes with a
+    // pointer change, which fails the pointer check. Heads are always read fresh — a
+    // cached head can be stale even when the pointer check passes. Heads are written only
+    // in commits that move their shard's pointer, so a missing head needs no check.
+    const pointerEntries = await kv.getMany<{ seq: number }[]>(reads.shards.map(busPointerKey));
+    const pointers = new Map<number, ShardPointer>();
+    pointerEntries.forEach((entry, i) => {
+      pointers.set(reads.shards[i], {
+        seq: entry.value?.seq ?? 0,
+        versionstamp: entry.versionstamp,
+      });
+    });
+    const headEntries = await getMany<ChannelHead>(kv, reads.channels.map(busHeadKey));
+    const heads = new Map<string, ChannelHead>();
+    headEntries.forEach((entry, i) => {
+      if (entry.value) heads.set(reads.channels[i], entry.value);
+    });
+    return planCommit({ batch, markers, pointers, heads, historyOf, now: now(), newEpoch });
+  }
+
+  /**
+   * Writes `plan` as one atomic commit, then resolves its publishes and emits its log
+   * entries; false when another isolate committed on one of its shards (or its keys) first.
+   */
+  async function write(plan: CommitPlan<PendingPublish>): Promise<boolean> {
+    const op = kv.atomic();
+    op.check(...plan.checks);
+    for (const w of plan.writes) {
+      if (w.type === "delete") op.delete(w.key);
+      else op.set(w.key, w.value, w.expireIn === undefined ? undefined : { expireIn: w.expireIn });
+    }
+    const result = await op.commit();
+    if (!result.ok) return false;
+    const n = plan.committed.length;
+    stats.commits++;
+    stats.published += n;
+    stats.lastBatch = n;
+    stats.maxBatch = Math.max(stats.maxBatch, n);
+    stats.duplicates += plan.repeats.length;
+    for (const { publish, message } of [...plan.committed, ...plan.repeats]) {
+      publish.resolve(message);
+    }
+    for (const log of plan.logs) {
+      const { shard } = log;
+      onShard(shard, async () => {
+        // Older entries of this shard (other isolates' commits) first, then ours.
+        await catchUp(shard, log.from - 1);
+        log.entries.forEach((messages, k) => {
+          const seq = log.from + k;
+          if (seq <= lastSeq[shard]) return;
+          for (const m of messages) emit(m);
+          lastSeq[shard] = seq;
+        });
+      });
+    }
+    return true;
+  }
+
+  /**
+   * Commits `batch`; when a write fails on what it holds (a value or a limit), commits
+   * each half on its own, in order, down to the one message at fault, which fails alone
+   * with {@linkcode BusRejection}. A failure to read, contention or an unavailable store
+   * fails the batch as it is (temporary).
+   */
+  async function commitIsolated(batch: PendingPublish[]): Promise<void> {
+    try {
+      await commitBatch(batch);
+    } catch (err) {
+      const failure = err instanceof CommitError ? err : new CommitError("read", err);
+      const valueError = failure.phase === "write" && isValueError(failure.cause);
+      if (valueError && batch.length > 1) {
+        stats.isolations++;
+        const half = Math.ceil(batch.length / 2);
+        await commitIsolated(batch.slice(0, half));
+        await commitIsolated(batch.slice(half));
+        return;
+      }
+      const reason = valueError
+        ? new BusRejection(
+          /too large/i.test(failure.message) ? "too_large" : "unstorable",
+          `Cannot publish to ${batch[0].channel}: KV refused the message (${failure.message})`,
+        )
+        : failure.cause;
+      if (valueError) stats.rejected++;
+      for (const p of batch) p.reject(reason);
+    }
+  }
+
   async function flush(): Promise<void> {
     while (pending.length > 0) {
-      let bytes = 0;
-      let n = 0;
-      let keyed = 0;
-      while (
-        n < pending.length && n < MAX_BATCH_MESSAGES &&
-        (n === 0 || bytes + pending[n].bytes <= MAX_BATCH_BYTES) &&
-        (pending[n].idempotencyKey === undefined || keyed < MAX_BATCH_IDEMPOTENT)
-      ) {
-        if (pending[n].idempotencyKey !== undefined) keyed++;
-        bytes += pending[n].bytes;
-        n++;
-      }
+      const n = takeBatch(pending);
       const batch = pending.slice(0, n);
       pending = pending.slice(n);
-      try {
-        await commitBatch(batch);
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-      }
+      await commitIsolated(batch);
     }
   }
 
@@ -398,27 +408,56 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
       });
   }
 
+  /**
+   * The bytes KV will store for a message of `channel` with `data`: measured as the
+   * stored message, with the largest epoch, offset and time it can get.
+   */
+  function measure(channel: string, data: unknown, opts: PublishOptions): number {
+    const largest: BusMessage = {
+      channel,
+      epoch: "x".repeat(12),
+      offset: Number.MAX_SAFE_INTEGER,
+      ts: Number.MAX_SAFE_INTEGER,
+      data,
+      ...(opts.from ? { from: opts.from } : {}),
+      ...(opts.fromName ? { fromName: opts.fromName } : {}),
+    };
+    try {
+      return storedSize(largest, MAX_MESSAGE_BYTES);
+    } catch (err) {
+      if (!(err instanceof UnstorableValueError)) throw err;
+      throw new BusRejection("unstorable", `Cannot publish to ${channel}: ${err.message}`);
+    }
+  }
+
   return {
-    publish(channel, data, opts: { from?: string; idempotencyKey?: string } = {}) {
+    publish(channel, data, opts: PublishOptions = {}) {
       if (closed) return Promise.reject(new Error("Cannot publish: the bus is closed"));
-      const bytes = sizeOf(data);
-      if (bytes > MAX_MESSAGE_BYTES) {
+      let bytes: number;
+      try {
+        bytes = measure(channel, data, opts);
+      } catch (err) {
+        stats.rejected++;
+        return Promise.reject(err);
+      }
+      const planned: PlannedPublish = {
+        channel,
+        data,
+        from: opts.from,
+        fromName: opts.fromName,
+        idempotencyKey: opts.idempotencyKey,
+        bytes,
+      };
+      const keepsHistory = historyOf(channel).size > 0;
+      const problem = cannotCommit(planned, keepsHistory);
+      if (problem) {
+        stats.rejected++;
         return Promise.reject(
-          new Error(
-            `Cannot publish to ${channel}: ${bytes} bytes exceeds the bus limit of ${MAX_MESSAGE_BYTES}`,
-          ),
+          new BusRejection("too_large", `Cannot publish to ${channel}: ${problem}`),
         );
       }
       return new Promise<BusMessage>((resolve, reject) => {
-        pending.push({
-          channel,
-          data,
-          from: opts.from,
-          idempotencyKey: opts.idempotencyKey,
-          bytes,
-          resolve,
-          reject,
-        });
+        pending.push({ ...planned, cost: publishCost(planned, keepsHistory), resolve, reject });
         scheduleFlush();
       });
     },
@@ -499,16 +538,10 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     return { position: current, messages: messages.reverse() };
   }
 
+  /** The channel's head, or offset 0 of its empty epoch; never writes. */
   async function position(channel: string): Promise<Position> {
-    const key = busHeadKey(channel);
-    for (;;) {
-      const entry = await kv.get<ChannelHead>(key);
-      if (entry.value) return { epoch: entry.value.epoch, offset: entry.value.offset };
-      // First use of the channel: fix its epoch now, so positions are stable.
-      const head: ChannelHead = { epoch: newEpoch(), offset: 0, ts: now() };
-      if ((await kv.atomic().check(entry).set(key, head).commit()).ok) {
-        return { epoch: head.epoch, offset: 0 };
-      }
-    }
+    const entry = await kv.get<ChannelHead>(busHeadKey(channel));
+    if (entry.value) return { epoch: entry.value.epoch, offset: entry.value.offset };
+    return { epoch: emptyEpoch(historyOf(channel), now()), offset: 0 };
   }
 }

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, rejects } from "node:assert/strict";
-import { busHistoryKey } from "./keys.ts";
-import { retryWhileLocked } from "./kv.ts";
+import { busHistoryKey } from "../kv/keys.ts";
+import { retryWhileLocked } from "../kv/open.ts";
 import { createKvBus } from "./kv_bus.ts";
 
 const data = (page: { messages: { data: unknown }[] }) => page.messages.map((m) => m.data);

@@ -1,7 +1,7 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import type { BusEngine, BusMessage } from "./engine.ts";
-import { busHeadKey, busHistoryPrefix } from "./keys.ts";
-import { retryWhileLocked } from "./kv.ts";
+import { busHeadKey, busHistoryPrefix } from "../kv/keys.ts";
+import { retryWhileLocked } from "../kv/open.ts";
 import { createKvBus, shardOf } from "./kv_bus.ts";
 
 const policy = (size = 100) => () => ({ size, ttlMs: 60_000 });
@@ -162,14 +162,17 @@ Deno.test("[bus] history and epoch survive a restart; a lost head starts a new e
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("[bus] refuses messages over the KV value limit; position fixes a new channel's epoch", async () => {
+Deno.test("[bus] refuses messages over the KV value limit; a new channel's first message starts its epoch", async () => {
   using kv = await Deno.openKv(":memory:");
   const bus = await createKvBus({ kv, historyOf: policy() });
   await rejects(bus.publish("room:big", "x".repeat(70_000)), /exceeds the bus limit/);
   const p = await bus.position("room:new");
   equal(p.offset, 0);
+  deepStrictEqual(await bus.position("room:new"), p, "stable while the channel is empty");
   const first = await bus.publish("room:new", 1);
-  deepStrictEqual([first.epoch, first.offset], [p.epoch, 1]);
+  equal(first.offset, 1);
+  ok(first.epoch !== p.epoch, "a stored epoch, never the empty channel's");
+  deepStrictEqual(await bus.position("room:new"), { epoch: first.epoch, offset: 1 });
   ok(shardOf("room:new") >= 0 && shardOf("room:new") < 8);
   await bus.close();
 });

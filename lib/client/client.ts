@@ -26,6 +26,7 @@ import type {
   PublishResult,
   PublishSettlement,
   StateChange,
+  SubscribeOptions,
   SubscriptionHandlers,
   Timers,
   WebSocketLike,
@@ -82,7 +83,7 @@ export class RealtimeClient {
     const o = this.#options = resolveOptions(options);
     this.#timers = o.timers;
     const send = (message: OutgoingMessage) => this.#send(message);
-    this.#subscriptions = new Subscriptions(send);
+    this.#subscriptions = new Subscriptions(send, { delta: o.delta });
     this.#publisher = new Publisher({
       sendPublish: (id, channel, data) => this.#sendPublish(id, channel, data),
       timers: o.timers,
@@ -175,9 +176,16 @@ export class RealtimeClient {
     if (this.#state !== "disconnected") this.#setState("disconnected");
   }
 
-  /** Subscribes to `channel`; survives reconnects. */
-  subscribe<T>(channel: string, handlers: SubscriptionHandlers<T>): Subscription {
-    return this.#subscriptions.add(channel, handlers);
+  /**
+   * Subscribes to `channel`; survives reconnects. `options.delta` asks for messages as
+   * patches on a latest-value channel (the SDK rebuilds the full values).
+   */
+  subscribe<T>(
+    channel: string,
+    handlers: SubscriptionHandlers<T>,
+    options?: SubscribeOptions,
+  ): Subscription {
+    return this.#subscriptions.add(channel, handlers, options);
   }
 
   /**

@@ -5,6 +5,7 @@
  * promise (if it still has one), `onPublishSettled` and, on failure, `onPublishFailed`.
  */
 import type { ErrorData } from "../protocol/messages.ts";
+import type { Position } from "../protocol/position.ts";
 import { backoffDelay } from "./backoff.ts";
 import { PublishError } from "./errors.ts";
 import { loadOutbox, newPublishId, saveOutbox } from "./outbox.ts";
@@ -132,7 +133,7 @@ export class Publisher {
   }
 
   /** Settles the publish `id` answered by an `ack`; false when it is not ours. */
-  ack(id: string, data: { offset?: number; epoch?: string }): boolean {
+  ack(id: string, data: Partial<Position>): boolean {
     const entry = this.#byId.get(id);
     if (!entry) return false;
     const result: PublishResult = {};

@@ -5,7 +5,6 @@
  */
 import { type Signal, signal, useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { Quote } from "../prices/types.ts";
 import { RealtimeClient } from "./client.ts";
 import type { PresenceMember } from "../protocol/messages.ts";
 import type { ConnectionState, PublishResult } from "./types.ts";
@@ -66,6 +65,9 @@ export function pageClient(): PageClient {
     url: pageSocketUrl(globalThis.location),
     storage: browserStorage(),
     storageKey: `realtime:outbox:${user}`,
+    // Latest-value channels (prices, candles, overview) send patches after the first
+    // full value; the server ignores delta on ordered channels (docs/PROTOCOL.md).
+    delta: true,
   });
   const signals: ConnectionSignals = {
     state: signal(client.state),
@@ -133,38 +135,6 @@ export function usePageVisible(): boolean {
   return visible.value;
 }
 
-/**
- * Live quotes for `symbols`, starting from the server-rendered `initial` quotes.
- * Returns one signal per symbol, updated by snapshots and messages. The subscriptions
- * pause while the tab is hidden (battery) and resume — with a fresh snapshot — when shown.
- */
-export function usePriceStream(
-  symbols: readonly string[],
-  initial: Readonly<Record<string, Quote>>,
-): Record<string, Signal<Quote | undefined>> {
-  const quotes = useSignal<Record<string, Signal<Quote | undefined>> | null>(null);
-  if (quotes.value === null) {
-    const map: Record<string, Signal<Quote | undefined>> = {};
-    for (const s of symbols) map[s] = signal(initial[s]);
-    quotes.value = map;
-  }
-  const map = quotes.value;
-  const visible = usePageVisible();
-  useEffect(() => {
-    if (!visible) return;
-    const { client } = pageClient();
-    const subs = symbols.map((symbol) => {
-      const target = map[symbol];
-      const apply = (q: Quote) => {
-        if (!target.value || q.ts >= target.value.ts) target.value = q;
-      };
-      return client.subscribe<Quote>(`prices:${symbol}`, { onMessage: apply, onSnapshot: apply });
-    });
-    return () => subs.forEach((s) => s.unsubscribe());
-  }, [symbols.join(","), visible]);
-  return map;
-}
-
 /** A channel's recent messages as a signal. */
 export interface ChannelSignals<T> {
   /** The newest messages, oldest first, at most `limit`. */
@@ -222,6 +192,8 @@ export interface LogEntry<T> {
   ts: number;
   /** The publishing user's id, attached by the server. */
   from?: string;
+  /** The publishing user's display name, attached by the server (the one to show). */
+  fromName?: string;
 }
 
 /** Options of {@linkcode useChannelLog}. */
@@ -297,6 +269,7 @@ export function useChannelLog<T>(channel: string, options: ChannelLogOptions<T>)
       offset: number | undefined,
       ts: number,
       from?: string,
+      fromName?: string,
     ): LogEntry<T> | null => {
       if (offset === undefined) return null;
       const parsed = parse(data);
@@ -306,13 +279,14 @@ export function useChannelLog<T>(channel: string, options: ChannelLogOptions<T>)
       }
       const entry: LogEntry<T> = { data: parsed, offset, ts };
       if (from) entry.from = from;
+      if (fromName) entry.fromName = fromName;
       return entry;
     };
     const load = () => {
       client.history(channel, { limit }).then((page) => {
         if (!active) return;
         const loaded = page.messages
-          .map((m) => accept(m.data, m.offset, m.ts, m.from))
+          .map((m) => accept(m.data, m.offset, m.ts, m.from, m.fromName))
           .filter((e): e is LogEntry<T> => e !== null);
         s.entries.value = mergeEntries(s.entries.value, loaded, limit);
         s.status.value = "live";
@@ -325,7 +299,7 @@ export function useChannelLog<T>(channel: string, options: ChannelLogOptions<T>)
     };
     const sub = client.subscribe<unknown>(channel, {
       onMessage(data, meta) {
-        const entry = accept(data, meta.offset, meta.ts, meta.from);
+        const entry = accept(data, meta.offset, meta.ts, meta.from, meta.fromName);
         if (entry) s.entries.value = mergeEntries(s.entries.value, [entry], limit);
       },
       onSubscribed({ recovered }) {

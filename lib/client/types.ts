@@ -1,5 +1,8 @@
 /** Public types of the client SDK. Defaults live in `options.ts` (`CLIENT_DEFAULTS`). */
 import type { ErrorCode } from "../protocol/codes.ts";
+import type { Position, RecoveryOutcome } from "../protocol/position.ts";
+
+export type { Position, RecoveryOutcome } from "../protocol/position.ts";
 
 /** Connection states. Changes go through one place and emit {@linkcode StateChange}. */
 export type ConnectionState =
@@ -67,6 +70,11 @@ export interface MessageMeta {
   epoch?: string;
   /** The publishing user's id, attached by the server (client publishes only). */
   from?: string;
+  /**
+   * The publishing user's account name, attached by the server (client publishes only):
+   * the sender to show. A name inside the message's data is whatever the sender typed.
+   */
+  fromName?: string;
 }
 
 export interface SubscriptionHandlers<T> {
@@ -75,24 +83,35 @@ export interface SubscriptionHandlers<T> {
   /** The channel's current state, sent by the server on every (re)subscribe. */
   onSnapshot?(data: T): void;
   /**
-   * After a reconnect the server could not replay what was missed (history too short or
-   * lost): local state built from messages is stale. A snapshot follows when the channel
-   * has one; otherwise reload the state from its source.
+   * Local state built from messages is stale: after a reconnect the server could not
+   * replay what was missed (history too short or lost), or a live message arrived in a
+   * new epoch (the channel's history expired or was lost, offsets start again at 1). A
+   * snapshot follows when the channel has one; otherwise reload the state from its source.
    */
   onReset?(): void;
   /**
    * The server confirmed the (re)subscription; `recovered` is set when it answered a
-   * recovery position (`true`: the missed messages follow).
+   * recovery position (`true`: the missed messages follow), `position` when the server
+   * keeps positions (a bus).
    */
-  onSubscribed?(
-    info: { recovered?: boolean; position?: { epoch: string; offset: number } },
-  ): void;
+  onSubscribed?(info: Partial<RecoveryOutcome>): void;
   /** The server refused the subscription. */
   onError?(error: { code: string; message: string }): void;
   /** A user joined a presence channel (their first connection subscribed). */
   onJoin?(member: { userId: string; name: string }): void;
   /** A user left a presence channel (their last connection unsubscribed or closed). */
   onLeave?(member: { userId: string; name: string }): void;
+}
+
+/** Options of one `subscribe()`. */
+export interface SubscribeOptions {
+  /**
+   * Ask the server to send messages after the first as patches against the previous one
+   * (docs/PROTOCOL.md, "Delta messages"): fewer bytes when successive values differ
+   * little. The SDK rebuilds every full value, so handlers see no difference. Honoured on
+   * latest-value channels only (the server ignores it elsewhere). Default false.
+   */
+  delta?: boolean;
 }
 
 /** The members of a presence channel (the answer to `presence()`). */
@@ -105,13 +124,11 @@ export interface PresenceList {
   truncated: boolean;
 }
 
-/** Where the server committed a publish (from its `ack`). */
-export interface PublishResult {
-  /** The message's offset in the channel's history. */
-  offset?: number;
-  /** The channel's epoch at that offset. */
-  epoch?: string;
-}
+/**
+ * Where the server committed a publish (from its `ack`): the message's offset in the
+ * channel's history and the channel's epoch at that offset, on servers that keep them.
+ */
+export type PublishResult = Partial<Position>;
 
 /** An optimistic local change made by {@linkcode PublishOptions.optimistic}. */
 export interface Optimistic {
@@ -165,14 +182,15 @@ export interface HistoryMessage<T> {
   ts: number;
   /** The publishing user's id (client publishes only). */
   from?: string;
+  /** The publishing user's account name, attached by the server (client publishes only). */
+  fromName?: string;
 }
 
-/** A page of a channel's history, from `history()`. */
-export interface HistoryPage<T> {
-  /** The channel's epoch now. */
-  epoch: string;
-  /** The channel's last offset now (messages may be older: they are the newest kept). */
-  offset: number;
+/**
+ * A page of a channel's history, from `history()`: the channel's position now (messages
+ * may be older: they are the newest kept) and the messages, oldest first.
+ */
+export interface HistoryPage<T> extends Position {
   /** Oldest first. */
   messages: HistoryMessage<T>[];
 }
@@ -234,6 +252,12 @@ export interface ClientOptions {
   createSocket?: CreateSocket;
   /** Wire format to offer (`realtime.v1.<codec>`). Default `"json"`. */
   codec?: CodecName;
+  /**
+   * Whether `subscribe()` asks for delta messages when its options do not say
+   * ({@linkcode SubscribeOptions.delta}). Safe on any channel: the server honours it on
+   * latest-value channels only. Default false.
+   */
+  delta?: boolean;
   /**
    * Returns a fresh access token. Without it (default) the connection uses what the
    * socket carries (a cookie, headers set in `createSocket`) and never refreshes in band.

@@ -4,11 +4,18 @@
  * pages that speak JSON do not download it.
  */
 import type { ServerMessage } from "../protocol/messages.ts";
+import type { Position } from "../protocol/position.ts";
 import type { CodecName, WebSocketLike } from "./types.ts";
 
 /** The messages the client sends (docs/PROTOCOL.md, "Client → server"), without `v`. */
 export type OutgoingMessage =
-  | { type: "subscribe"; id?: string; channel: string; since?: { epoch: string; offset: number } }
+  | {
+    type: "subscribe";
+    id?: string;
+    channel: string;
+    since?: Position;
+    delta?: boolean;
+  }
   | { type: "unsubscribe"; id?: string; channel: string }
   | { type: "publish"; id: string; channel: string; data: unknown }
   | { type: "history"; id: string; channel: string; limit?: number; before?: number }

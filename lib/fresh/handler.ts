@@ -4,8 +4,11 @@
  * Per request: trailing-slash redirect; then the destination is resolved (internal
  * bundle file under `/_frsh/`, static file, route, or not found); then the middlewares
  * that apply run outermost first, each continuing with `ctx.next()`, and the last
- * `next()` reaches the destination. A thrown error renders `_500` (status 500) after
- * being logged with `console.error`. Responses to HEAD requests never carry a body.
+ * `next()` reaches the destination. An error thrown by the destination (a route handler
+ * or a page) renders `_500` (status 500) after being logged with `console.error`, inside
+ * the middleware chain as Fresh 1.x's router does, so middlewares see (and can add
+ * headers to) the 500 page; an error thrown by a middleware itself renders `_500` outside
+ * of the chain. Responses to HEAD requests never carry a body.
  *
  * @module
  */
@@ -137,7 +140,13 @@ export async function createHandler(
         queue.push(() => fn(req, ctx));
       }
     }
-    queue.push(destination);
+    queue.push(async () => {
+      try {
+        return checkResponse(req, url, await destination());
+      } catch (error) {
+        return await renderError(req, ctx, error);
+      }
+    });
     ctx.next = async () => {
       const next = queue.shift();
       if (!next) throw new Error("Cannot call ctx.next(): no handler is left");
@@ -146,12 +155,7 @@ export async function createHandler(
 
     let response: Response;
     try {
-      response = await ctx.next();
-      if (!(response instanceof Response)) {
-        throw new Error(
-          `Cannot respond to ${req.method} ${url.pathname}: a handler returned ${response}, not a Response`,
-        );
-      }
+      response = checkResponse(req, url, await ctx.next());
     } catch (error) {
       response = await renderError(req, ctx, error);
     }
@@ -409,6 +413,13 @@ function trailingSlashRedirect(url: URL, trailingSlash: boolean): Response | nul
   // Collapse leading slashes so `//evil.example/` cannot become a protocol-relative URL.
   const location = "/" + target.replace(/^[/\\]+/, "") + url.search;
   return new Response(null, { status: 307, headers: { location } });
+}
+
+function checkResponse(req: Request, url: URL, response: Response): Response {
+  if (response instanceof Response) return response;
+  throw new Error(
+    `Cannot respond to ${req.method} ${url.pathname}: a handler returned ${response}, not a Response`,
+  );
 }
 
 function isRead(req: Request): boolean {

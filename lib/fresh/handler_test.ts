@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Signal } from "@preact/signals";
 import { createHandler } from "./server.ts";
+import { NONCE_HEADER } from "./render.ts";
 import { deserializeIslands, isSignal } from "./serialize.ts";
 import manifest from "./testdata/fresh.gen.ts";
 import { BREAKOUT } from "./testdata/routes/islands.tsx";
@@ -172,6 +173,7 @@ Deno.test("[handler] throwing handlers and components render _500, status 500, l
     const { result, logged } = await captureErrors(() => request(path));
     assert.equal(result.res.status, 500);
     order(result.text, "data-app", "<h1>Custom 500</h1>", `<p class="error">${message}</p>`);
+    assert.equal(result.res.headers.get("x-trail"), "root", "the middleware saw the 500 page");
     assert.equal(logged.length, 1);
     const error = logged[0].find((arg) => arg instanceof Error) as Error;
     assert.equal(error.message, message);
@@ -201,7 +203,7 @@ Deno.test("[handler] trailing slashes redirect, without open redirects", async (
 
 Deno.test("[handler] islands are wrapped, numbered and their props serialized", () => {
   const html = islandsHtml;
-  const wrappers = [...html.matchAll(/<frsh-island data-frsh="(\d+)" style="display:contents">/g)]
+  const wrappers = [...html.matchAll(/<frsh-island data-frsh="(\d+)">/g)]
     .map((m) => Number(m[1]));
   assert.deepEqual(wrappers, [0, 1, 2, 3, 4, 5, 6]);
   const { islands, raw } = islandState(html);
@@ -232,19 +234,36 @@ Deno.test("[handler] islands are wrapped, numbered and their props serialized", 
 
 Deno.test("[handler] the hydration script imports only the islands on the page", async () => {
   const prefix = `/_frsh/js/${BUILD_ID}/`;
-  const module = /<script type="module">([^]*?)<\/script>/.exec(islandsHtml)![1];
+  const module =
+    /<script type="module" nonce="[0-9a-f]{32}">([^]*?)<\/script>/.exec(islandsHtml)![1];
   assert.ok(module.includes(`import { boot } from "${prefix}client.js";`), module);
   assert.ok(module.includes(`"${prefix}island-Counter.js"`));
   assert.ok(module.includes(`"${prefix}island-sub_Counter.js"`));
   assert.ok(!module.includes("island-Outer.js"));
   const { text } = await request("/counter");
-  const counterModule = /<script type="module">([^]*?)<\/script>/.exec(text)![1];
+  const counterModule =
+    /<script type="module" nonce="[0-9a-f]{32}">([^]*?)<\/script>/.exec(text)![1];
   assert.deepEqual([...counterModule.matchAll(/island-[\w-]+\.js/g)].map((m) => m[0]), [
     "island-Counter.js",
   ]);
   assert.ok(text.includes(`<link rel="modulepreload" href="${prefix}client.js">`));
   assert.ok(text.includes(`<link rel="modulepreload" href="${prefix}island-Counter.js">`));
   order(text, "modulepreload", "</head>", "__FRSH_STATE", "</body>");
+});
+
+Deno.test("[handler] the inline script's nonce is random per response and in a header", async () => {
+  const nonces = [];
+  for (let i = 0; i < 2; i++) {
+    const { res, text } = await request("/counter");
+    const nonce = res.headers.get(NONCE_HEADER);
+    assert.match(nonce ?? "", /^[0-9a-f]{32}$/);
+    assert.equal(text.match(/<script type="module" nonce="([0-9a-f]{32})">/)?.[1], nonce);
+    assert.equal(text.match(/<script/g)?.length, 2, "the state script and the module script");
+    nonces.push(nonce);
+  }
+  assert.notEqual(nonces[0], nonces[1]);
+  const { res } = await request("/about");
+  assert.equal(res.headers.get(NONCE_HEADER), null, "a page without islands has no script");
 });
 
 Deno.test("[handler] islands rendered by islands are not wrapped again", async () => {

@@ -6,10 +6,12 @@
  * and renders
  *
  * ```html
- * <frsh-island data-frsh="N" style="display:contents">…island markup…</frsh-island>
+ * <frsh-island data-frsh="N">…island markup…</frsh-island>
  * ```
  *
- * so the client runtime can hydrate element N with island N's props. Islands rendered
+ * so the client runtime can hydrate element N with island N's props. The element has no
+ * `style` attribute, so a CSP without `style-src-attr 'unsafe-inline'` allows it; the
+ * app's stylesheet gives it `display: contents` (README.md). Islands rendered
  * inside another island are not wrapped again: they hydrate as part of their parent.
  *
  * @module
@@ -60,7 +62,7 @@ function createWrapper(key: string, exportName: string, component: Component): C
     const id = state.islands.push({ key, exportName, props }) - 1;
     return h(
       "frsh-island",
-      { "data-frsh": String(id), style: "display:contents" },
+      { "data-frsh": String(id) },
       h(InsideIsland.Provider, { value: true }, inner),
     );
   }

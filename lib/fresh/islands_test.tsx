@@ -49,8 +49,8 @@ Deno.test("[islands] islands are wrapped and recorded while a page renders", () 
   );
   assert.equal(
     html,
-    '<main><frsh-island data-frsh="0" style="display:contents"><b>hi a</b></frsh-island>' +
-      '<p>static</p><frsh-island data-frsh="1" style="display:contents"><b>hi b</b></frsh-island></main>',
+    '<main><frsh-island data-frsh="0"><b>hi a</b></frsh-island>' +
+      '<p>static</p><frsh-island data-frsh="1"><b>hi b</b></frsh-island></main>',
   );
   assert.deepEqual(state.islands, [
     { key: "./islands/Greeting.tsx", exportName: "default", props: { name: "a" } },
@@ -62,7 +62,7 @@ Deno.test("[islands] an island inside an island is not wrapped again", () => {
   const { html, state } = renderPage(<Wrapper name="n" />);
   assert.equal(
     html,
-    '<frsh-island data-frsh="0" style="display:contents"><i><b>hi n</b></i></frsh-island>',
+    '<frsh-island data-frsh="0"><i><b>hi n</b></i></frsh-island>',
   );
   assert.deepEqual(state.islands.map((i) => i.exportName), ["Wrapper"]);
 });

@@ -5,6 +5,11 @@
  * when islands were rendered, their state and a module script that hydrates them are
  * inserted before `</body>`, with `<link rel="modulepreload">`s before `</head>`.
  *
+ * Like Fresh 1.x, the inline module script carries a fresh random `nonce` per response,
+ * so a Content-Security-Policy can allow it without `'unsafe-inline'`. The nonce is
+ * handed to middlewares in the {@linkcode NONCE_HEADER} response header (Fresh 2's csp
+ * middleware reads the same header), which the middleware that writes the policy removes.
+ *
  * @module
  */
 import { type ComponentChildren, type ComponentType, Fragment, h } from "preact";
@@ -40,6 +45,13 @@ export interface RenderInput {
   assets: ClientAssets | null;
 }
 
+/**
+ * The response header that carries the nonce of the page's inline script to middlewares
+ * (`x-fresh-nonce`). Not part of upstream Fresh 1.x, where `RouteConfig.csp` and
+ * `useCSP` write the policy instead; the middleware that writes the policy deletes it.
+ */
+export const NONCE_HEADER = "x-fresh-nonce";
+
 const DEFAULT_HEAD = '<meta charset="utf-8">' +
   '<meta name="viewport" content="width=device-width, initial-scale=1.0">';
 
@@ -62,7 +74,9 @@ export async function renderPage(input: RenderInput): Promise<Response> {
   const html = renderToString(h(RenderStateContext.Provider, { value: state }, inner));
   const headers = new Headers(input.init?.headers);
   if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
-  return new Response(toDocument(html, state, input.assets), {
+  const rendered = toDocument(html, state, input.assets);
+  if (rendered.nonce) headers.set(NONCE_HEADER, rendered.nonce);
+  return new Response(rendered.html, {
     status: input.init?.status ?? 200,
     statusText: input.init?.statusText,
     headers,
@@ -96,20 +110,31 @@ export function isAsyncComponent(
   return typeof value === "function" && value.constructor.name === "AsyncFunction";
 }
 
-function toDocument(html: string, state: RenderState, assets: ClientAssets | null): string {
+/** A random CSP nonce: a v4 UUID without its dashes (122 random bits), as Fresh 1.x makes it. */
+export function randomNonce(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+function toDocument(
+  html: string,
+  state: RenderState,
+  assets: ClientAssets | null,
+): { html: string; nonce: string | null } {
   let doc = /^\s*<html[\s>]/i.test(html)
     ? html
     : `<html><head>${DEFAULT_HEAD}</head><body>${html}</body></html>`;
   if (state.head && state.head.length > 0) {
     doc = withHead(doc, renderToString(h(Fragment, null, state.head)));
   }
+  let nonce: string | null = null;
   if (state.islands.length > 0) {
     if (!assets) throw new Error("Cannot render islands: no island bundle was built");
-    const { head, body } = islandScripts(state, assets);
+    nonce = randomNonce();
+    const { head, body } = islandScripts(state, assets, nonce);
     doc = insertBefore(doc, "</head>", head, false);
     doc = insertBefore(doc, "</body>", body, true);
   }
-  return "<!DOCTYPE html>" + doc;
+  return { html: "<!DOCTYPE html>" + doc, nonce };
 }
 
 /** Inserts `<Head>` markup before `</head>`; its `<title>` replaces the document's. */
@@ -122,7 +147,11 @@ function withHead(doc: string, head: string): string {
   return insertBefore(doc, "</head>", head, false);
 }
 
-function islandScripts(state: RenderState, assets: ClientAssets): { head: string; body: string } {
+function islandScripts(
+  state: RenderState,
+  assets: ClientAssets,
+  nonce: string,
+): { head: string; body: string } {
   const keys = [...new Set(state.islands.map((island) => island.key))].sort();
   const files = keys.map((key) => {
     const file = assets.entries[key];
@@ -151,7 +180,7 @@ function islandScripts(state: RenderState, assets: ClientAssets): { head: string
     `<script type="application/json" id="__FRSH_STATE" data-build-id="${
       escapeAttr(assets.buildId)
     }">${serializeIslands(state.islands)}</script>` +
-    `<script type="module">import { boot } from ${
+    `<script type="module" nonce="${nonce}">import { boot } from ${
       url(client)
     };${imports}boot({${modules}});</script>`;
   return { head, body };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ComponentChildren } from "preact";
-import { type Context, isAsyncComponent, pageProps, renderPage } from "./render.ts";
+import { type Context, isAsyncComponent, NONCE_HEADER, pageProps, renderPage } from "./render.ts";
 import { registerIslands } from "./islands.ts";
 import { Head } from "./runtime.ts";
 import type { PageProps } from "./types.ts";
@@ -137,21 +137,30 @@ Deno.test("[render] islands need a bundle; scripts go before </body>, preloads b
     entries: { client: "client.js", "./islands/Island.tsx": "island-Island.js" },
     imports: new Map([["client.js", ["chunk-1.js"]], ["island-Island.js", ["chunk-1.js"]]]),
   };
-  const html = await (await renderPage({ req, ctx: ctx(), page, wrappers: [App], assets })).text();
+  const res = await renderPage({ req, ctx: ctx(), page, wrappers: [App], assets });
+  const nonce = res.headers.get(NONCE_HEADER) ?? "";
+  assert.match(nonce, /^[0-9a-f]{32}$/, "a random nonce, handed to middlewares in a header");
+  const html = await res.text();
   assert.equal(
     html,
     "<!DOCTYPE html><html><head><title>t</title>" +
       '<link rel="modulepreload" href="/_frsh/js/B/client.js">' +
       '<link rel="modulepreload" href="/_frsh/js/B/chunk-1.js">' +
       '<link rel="modulepreload" href="/_frsh/js/B/island-Island.js"></head><body>' +
-      '<frsh-island data-frsh="0" style="display:contents"><button type="button">i</button>' +
+      '<frsh-island data-frsh="0"><button type="button">i</button>' +
       "</frsh-island><footer>end</footer>" +
       '<script type="application/json" id="__FRSH_STATE" data-build-id="B">' +
       '[["./islands/Island.tsx","default",{}]]</script>' +
-      '<script type="module">import { boot } from "/_frsh/js/B/client.js";' +
+      `<script type="module" nonce="${nonce}">import { boot } from "/_frsh/js/B/client.js";` +
       'import $0 from "/_frsh/js/B/island-Island.js";boot({"./islands/Island.tsx":$0});</script>' +
       "</body></html>",
   );
+  const again = await renderPage({ req, ctx: ctx(), page, wrappers: [App], assets });
+  assert.notEqual(again.headers.get(NONCE_HEADER), nonce, "a new nonce per response");
+  await again.body?.cancel();
+  const plain = await renderPage({ req, ctx: ctx(), page: () => <p>x</p>, wrappers: [], assets });
+  assert.equal(plain.headers.get(NONCE_HEADER), null, "no inline script, no nonce");
+  await plain.body?.cancel();
   const missing = { ...assets, entries: { client: "client.js" } };
   await assert.rejects(
     renderPage({ req, ctx: ctx(), page, wrappers: [App], assets: missing }),

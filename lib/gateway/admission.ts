@@ -24,10 +24,25 @@ export interface Refused {
   response: Response;
 }
 
+/**
+ * Counts a user's connections where they are capped: every isolate and process together
+ * (lib/cluster/slots.ts). Without it, the hub's own count (this isolate) is the cap's.
+ */
+export interface UserSlots {
+  /**
+   * Reserves one connection of `userId` when fewer than `max` are open (or reserved)
+   * cluster-wide, atomically; false when full. The reservation becomes the connection
+   * when the hub opens it, and lapses when it never does.
+   */
+  reserve(userId: string, max: number): Promise<boolean>;
+}
+
 /** Options for {@linkcode createAdmission}. */
 export interface AdmissionOptions {
   hub: Hub;
   auth: UpgradeAuthenticator;
+  /** Cluster-wide per-user connection counts; default this hub's (one isolate). */
+  slots?: UserSlots;
   now?: () => number;
 }
 
@@ -55,7 +70,7 @@ export function isWebSocketUpgrade(req: Request): boolean {
 
 /** Creates the admission check for `hub`. */
 export function createAdmission(options: AdmissionOptions): Admission {
-  const { hub, auth } = options;
+  const { hub, auth, slots } = options;
   const now = options.now ?? Date.now;
   const limits = hub.limits;
   const global = new TokenBucket(limits.upgradesPerSecond, limits.upgradesPerSecond * 2, now());
@@ -116,9 +131,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const authed = await auth.authenticateUpgrade(req);
     if (!authed.ok) return refused(authed.code, refuse(authed.status, authed.code, authed.message));
     const principal = authed.principal;
+    const max = limits.maxConnectionsPerUser;
     if (
       !principal.anonymous &&
-      hub.connectionsOfUser(principal.userId) >= limits.maxConnectionsPerUser
+      !(slots
+        ? await slots.reserve(principal.userId, max)
+        : hub.connectionsOfUser(principal.userId) < max)
     ) {
       hub.metrics.rateLimited.inc({ scope: "connections_per_user" });
       return refused(

@@ -109,3 +109,27 @@ Deno.test("[admission] connection caps per IP and per user → 429", async () =>
   equal(perIp.status, 429);
   equal(perIp.body.error.message, "Cannot open more than 2 connections from one address");
 });
+
+Deno.test("[admission] with cluster-wide slots, the cap is theirs: reserved for users only", async () => {
+  const { hub } = testHub({ limits: { maxConnectionsPerUser: 2 } });
+  const asked: [string, number][] = [];
+  let free = 1;
+  const admit = createAdmission({
+    hub,
+    auth: fakeAuth((req) => ({
+      ok: true,
+      principal: req.headers.has("x-anon") ? anonymous() : user("alice"),
+    })),
+    slots: {
+      reserve(userId, max) {
+        asked.push([userId, max]);
+        return Promise.resolve(free-- > 0);
+      },
+    },
+  });
+  equal((await admit(upgrade(), "1.2.3.4")).ok, true, "a slot was free (elsewhere: none here)");
+  const full = await refusal(await admit(upgrade(), "1.2.3.4"));
+  deepStrictEqual([full.status, full.body.error.code], [429, "too_many_connections"]);
+  equal((await admit(upgrade({ "x-anon": "1" }), "1.2.3.4")).ok, true, "anonymous: no slot");
+  deepStrictEqual(asked, [["alice", 2], ["alice", 2]]);
+});

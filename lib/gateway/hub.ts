@@ -14,6 +14,8 @@ import {
   DEFAULT_HISTORY_LIMIT,
   ErrorCode,
   type HistoryEntry,
+  MAX_PAYLOAD_DEPTH,
+  payloadProblem,
   type ProtocolError,
   protocolError,
   type ServerMessage,
@@ -22,11 +24,18 @@ import {
 import { Connection, type ConnectionInit } from "./connection.ts";
 import { DEFAULT_LIMITS, type GatewayLimits } from "./limits.ts";
 import type { HistoryPage, HistoryQuery, Position, Recovery } from "../bus/engine.ts";
-import { byteLength, encoded, FrameCache } from "./frames.ts";
+import { byteLength, type Encoded, encoded, FrameCache } from "./frames.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.ts";
-import { Outbound } from "./outbound.ts";
+import { type FlowOptions, Outbound } from "./outbound.ts";
+import { type LastPublication, PublicationFrames } from "./publication.ts";
 import { allowed, type Namespaces, resolveChannel, type ResolvedChannel } from "./namespaces.ts";
-import { Presence } from "./presence.ts";
+import {
+  Presence,
+  type PresenceAnnouncer,
+  type PresenceChange,
+  type PresenceList,
+  type PresenceTracker,
+} from "./presence.ts";
 import { TimingWheel } from "./timing_wheel.ts";
 import type { Transport } from "./transport.ts";
 
@@ -59,8 +68,21 @@ export interface PublishReceipt {
 }
 
 /**
+ * Refuses a publish for good, thrown by a {@linkcode PublishHandler}: the client gets an
+ * `error` with `code`, `temporary: false` (e.g. `payload_too_large` for a message the
+ * store can never hold). Anything else a handler throws answers `internal` (temporary).
+ */
+export class PublishRefusal extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = "PublishRefusal";
+  }
+}
+
+/**
  * Receives client publishes that passed every check. `id` is the client's message id:
- * a retry of the same publish carries the same id (make it idempotent per user + id).
+ * a retry of the same publish carries the same id (make it idempotent per user, channel
+ * and id). Throw {@linkcode PublishRefusal} to refuse one permanently.
  */
 export type PublishHandler = (
   channel: ResolvedChannel & { channel: string },
@@ -86,16 +108,42 @@ export interface HubOptions {
   limits?: Partial<GatewayLimits>;
   /** Verifies in-band `refresh` tokens. Without it, `refresh` is refused. */
   auth?: Pick<UpgradeAuthenticator, "verifyAccessToken">;
-  /** Where accepted client publishes go; default: local fan-out with {@linkcode Hub.publish}. */
+  /** Where accepted client publishes go; default: local fan-out with {@linkcode Hub.deliver}. */
   onPublish?: PublishHandler;
   /**
    * Channel positions and history: subscriptions then answer with the channel's
    * position, and `subscribe.since` replays what was missed (all or nothing).
    */
   history?: HistorySource;
+  /**
+   * Who is present on presence channels. Default: this isolate's ({@linkcode Presence});
+   * the app passes the cluster's (lib/cluster/presence.ts). Called once, with the
+   * function that sends a `join` / `leave` to this hub's subscribers of a channel.
+   */
+  presence?: (announce: PresenceAnnouncer) => PresenceTracker;
+  /** Told of every connection opened and closed (e.g. cluster-wide connection counts). */
+  observer?: ConnectionObserver;
   /** Clock; default `Date.now`. */
   now?: () => number;
   log?: Logger;
+  /**
+   * Coalesce latest-value publications: `deliver` records the newest value of the channel
+   * and one fan-out per channel runs when the event loop next turns (a macrotask), so
+   * values that arrive faster than they can be sent are skipped, newest wins, for
+   * everyone. Default false: `deliver` fans out at once (tests rely on it).
+   */
+  coalesceLatest?: boolean;
+  /**
+   * Flow control of latest-value channels (lib/gateway/outbound.ts: a client behind on a
+   * ping gets only the newest values); `DEFAULT_FLOW` from there. Default: none.
+   */
+  flow?: FlowOptions;
+}
+
+/** Told of connections as they open and close (after the hub's own bookkeeping). */
+export interface ConnectionObserver {
+  opened(conn: Connection): void;
+  closed(conn: Connection): void;
 }
 
 /** Counters exposed by {@linkcode Hub.stats}. */
@@ -115,6 +163,16 @@ export interface HubStats {
   behind: number;
 }
 
+/** What {@linkcode Hub.deliver} takes besides channel and data. */
+export interface PublishOptions {
+  from?: string;
+  fromName?: string;
+  ts?: number;
+  offset?: number;
+  epoch?: string;
+}
+
+const PING = { v: 1, type: "ping" } as const;
 const EXPIRY_NOTICE_MS = 60_000;
 const EXPIRY_GRACE_MS = 5_000;
 const STRIKE_WINDOW_MS = 10_000;
@@ -135,13 +193,16 @@ export const MAX_HISTORY_PAGE_BYTES = 256 * 1024;
 export class Hub {
   readonly limits: Readonly<GatewayLimits>;
   readonly metrics: GatewayMetrics;
-  readonly presence: Presence;
+  readonly presence: PresenceTracker;
   #options: HubOptions;
   #now: () => number;
   #connections = new Map<string, Connection>();
   #byUser = new Map<string, Set<Connection>>();
   #byIp = new Map<string, number>();
   #subscribers = new Map<string, Set<Connection>>();
+  /** The last publication on each latest-value channel with subscribers (delta bases). */
+  #latest = new Map<string, LastPublication>();
+  #publicationSeq = 0;
   #middlewares: Middleware[] = [];
   #nextId = 0;
   #errorsSent = 0;
@@ -149,6 +210,18 @@ export class Hub {
   #timers: ReturnType<typeof setInterval>[] = [];
   #totals = { messagesIn: 0, bytesIn: 0 };
   #out: Outbound;
+  /** Latest-value publications waiting for the coalesced fan-out (`coalesceLatest`). */
+  #dirty = new Map<string, { data: unknown; options: PublishOptions }>();
+  #dirtyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The event loop's recent delay, ms (a decaying maximum of the heartbeat timer's lateness). */
+  #loopLagMs = 0;
+  /**
+   * Moving average of every connection's ping round trip, ms: what a pong takes here now
+   * (a busy server reads every pong late; a slow reader's pong is late against the others).
+   */
+  #rttAvgMs = 0;
+  /** The ping frame, encoded once per codec. */
+  #pingFrames = new FrameCache(PING);
   /** Each connection once, at the time its next timed check is due. */
   #due: TimingWheel<Connection>;
 
@@ -156,7 +229,10 @@ export class Hub {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.presence = new Presence(this.limits.maxPresenceMembers);
+    this.presence =
+      options.presence?.((channel, change, member) =>
+        this.#announcePresence(channel, change, member)
+      ) ?? new Presence(this.limits.maxPresenceMembers);
     this.#due = new TimingWheel({ now: this.#now(), tickMs: HEARTBEAT_TICK_MS });
     this.metrics = createGatewayMetrics({
       connections: () => this.#connections.size,
@@ -167,8 +243,13 @@ export class Hub {
       limits: this.limits,
       metrics: this.metrics,
       log: options.log,
+      flow: options.flow,
+      now: this.#now,
+      loopLagMs: () => Math.max(this.#loopLagMs, this.#rttAvgMs),
       disconnect: (conn, code, reason) => this.disconnect(conn, code, reason),
+      ping: (conn) => this.#ping(conn, this.#now(), this.#pingFrames.for(conn.codec)),
     });
+    for (const codec of Object.values(CODECS)) this.#pingFrames.for(codec);
   }
 
   /** Adds a message middleware (runs after validation, before the handler, in order added). */
@@ -182,14 +263,23 @@ export class Hub {
    */
   start(): void {
     if (this.#timers.length > 0) return;
-    this.#timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_TICK_MS));
+    let last = performance.now();
+    this.#timers.push(setInterval(() => {
+      // How late this timer fired: the event loop's own delay, which delays every pong we
+      // read too (flow control must not take a busy server for slow clients).
+      const at = performance.now();
+      this.#loopLagMs = Math.max(at - last - HEARTBEAT_TICK_MS, this.#loopLagMs * 0.9, 0);
+      last = at;
+      this.heartbeat();
+    }, HEARTBEAT_TICK_MS));
     this.#timers.push(setInterval(() => this.flush(), 100));
   }
 
-  /** Stops the timers. */
+  /** Stops the timers (and sends coalesced latest values still waiting). */
   stop(): void {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    if (this.#dirtyTimer !== undefined) this.flushLatest();
   }
 
   // ---- admission -------------------------------------------------------------------
@@ -241,11 +331,13 @@ export class Hub {
           maxSubscriptions: this.limits.maxSubscriptions,
           messagesPerSecond: this.limits.messagesPerSecond,
           messageBurst: this.limits.messageBurst,
+          maxPayloadDepth: MAX_PAYLOAD_DEPTH,
         },
       },
     });
     this.#options.log?.debug("connection opened", { conn: conn.id, user: p.userId, ip: init.ip });
     this.#scheduleChecks(conn);
+    this.#options.observer?.opened(conn);
     return conn;
   }
 
@@ -261,10 +353,11 @@ export class Hub {
     else this.#byIp.set(conn.ip, ipCount);
     if (conn.principal.anonymous) this.#anonymous--;
     for (const channel of [...conn.channels]) this.#unsubscribe(conn, channel);
-    conn.pending.clear();
+    if (conn.pending.size > 0) conn.pendingMap().clear();
     this.#out.forget(conn);
     this.metrics.disconnects.inc({ code: String(code) });
     this.#options.log?.debug("connection closed", { conn: conn.id, code });
+    this.#options.observer?.closed(conn);
   }
 
   /**
@@ -320,7 +413,12 @@ export class Hub {
         `frame of ${size} bytes exceeds the limit of ${this.limits.maxFrameBytes}`,
       );
     }
-    if (!conn.bucket.take(now)) return this.#rateLimited(conn, now);
+    if (!conn.bucket.take(now)) {
+      // The answer to our own ping passes (flow pings come several times a second to a
+      // connection receiving much latest-value data): one small frame per ping sent.
+      if (conn.pongCredit && size <= 64) conn.pongCredit = false;
+      else return this.#rateLimited(conn, now);
+    }
     conn.lastActivity = now;
     conn.messagesIn++;
     this.#totals.messagesIn++;
@@ -384,7 +482,7 @@ export class Hub {
   #dispatch(conn: Connection, message: ClientMessage, now: number): void | Promise<void> {
     switch (message.type) {
       case "subscribe":
-        return this.#subscribe(conn, message.channel, message.id, message.since);
+        return this.#subscribe(conn, message.channel, message.id, message.since, message.delta);
       case "unsubscribe":
         this.#unsubscribe(conn, message.channel);
         return this.#send(conn, {
@@ -407,9 +505,15 @@ export class Hub {
       case "pong":
         if (conn.pingSentAt !== null) {
           conn.rttMs = now - conn.pingSentAt;
+          if (conn.rttMs < conn.minRttMs) conn.minRttMs = conn.rttMs;
+          this.#rttAvgMs += (conn.rttMs - this.#rttAvgMs) * 0.05;
           conn.pingSentAt = null;
+          conn.pongCredit = false;
+          // Everything written before the ping has been read.
+          conn.ackedBytes = conn.pingBytes;
           this.metrics.pingRttSeconds.observe(conn.rttMs / 1000);
           this.#scheduleChecks(conn);
+          this.#out.acknowledged(conn);
         }
         return;
       case "refresh":
@@ -453,6 +557,7 @@ export class Hub {
     channel: string,
     id: string | undefined,
     since: Position | undefined,
+    delta: boolean | undefined,
   ): void | Promise<void> {
     const resolved = this.#resolveFor(conn, channel, "subscribe", id);
     if (!resolved) return;
@@ -467,7 +572,12 @@ export class Hub {
       );
     }
     const fresh = !conn.channels.has(channel);
-    conn.channels.add(channel);
+    conn.channelSet().add(channel);
+    // Delta on latest-value channels only (ignored on ordered ones, whose messages are
+    // each delivered as published). A subscribe, even a repeated one, restarts it: the
+    // next message goes full (a client missing its base asks for one this way).
+    if (delta === true && resolved.policy.mode === "latest") conn.deltaMap().set(channel, 0);
+    else if (conn.deltas.size > 0) conn.deltaMap().delete(channel);
     let set = this.#subscribers.get(channel);
     if (!set) this.#subscribers.set(channel, set = new Set());
     set.add(conn);
@@ -497,6 +607,7 @@ export class Hub {
         ...position,
         ...(snapshot === undefined ? {} : { snapshot }),
         ...(resolved.policy.presence ? { presence: true } : {}),
+        ...(conn.deltas.has(channel) ? { delta: true } : {}),
       },
     });
   }
@@ -514,14 +625,14 @@ export class Hub {
     since: Position | undefined,
     history: HistorySource,
   ): Promise<void> {
-    conn.recovering.set(channel, []);
+    conn.recoveringMap().set(channel, []);
     let recovery: Recovery;
     try {
       recovery = since
         ? await history.recover(channel, since)
         : { recovered: false, position: await history.position(channel) };
     } catch (err) {
-      conn.recovering.delete(channel);
+      conn.recoveringMap().delete(channel);
       this.#unsubscribe(conn, channel);
       this.#options.log?.error("channel history unavailable", { channel, err });
       return this.#sendError(
@@ -533,8 +644,11 @@ export class Hub {
         ),
       );
     }
+    // A coalesced publication still waiting goes now, into the held messages (filtered
+    // by offset below), not after the subscription's position.
+    this.#flushChannel(channel);
     const held = conn.recovering.get(channel);
-    conn.recovering.delete(channel);
+    conn.recoveringMap().delete(channel);
     if (conn.closed || !conn.channels.has(channel) || !held) return;
     if (since) {
       this.metrics.recoveries.inc({ result: recovery.recovered ? "recovered" : "not_recovered" });
@@ -557,51 +671,77 @@ export class Hub {
           offset: m.offset,
           epoch: m.epoch,
           ...(m.from ? { from: m.from } : {}),
+          ...(m.fromName ? { fromName: m.fromName } : {}),
         });
       }
     }
     let bytes = 0;
     let written = 0;
+    let holds = 0;
     for (const h of held) {
       if (h.offset !== undefined && h.offset <= last) continue;
       if (h.offset !== undefined) last = h.offset;
       this.#out.write(conn, h.enc);
       bytes += h.enc.size;
       written++;
+      holds = h.enc.seq ?? 0;
     }
     this.#out.countOut("message", written, bytes);
+    // Held messages went full: the last of them is what a patch may build on.
+    if (conn.deltas.has(channel)) conn.deltaMap().set(channel, holds);
     this.#joinPresence(conn, resolved, channel);
   }
 
   #joinPresence(conn: Connection, resolved: ResolvedChannel, channel: string): void {
     if (resolved.policy.presence) {
       const p = conn.principal;
-      if (this.presence.join(channel, p.userId, p.name) === "joined") {
-        this.#fanout(channel, {
-          v: 1,
-          type: "join",
-          channel,
-          data: { userId: p.userId, name: p.name },
-        }, "ordered");
-      }
+      const member = { userId: p.userId, name: p.name };
+      this.#afterPresence(channel, this.presence.join(channel, p.userId, p.name), member);
     }
   }
 
+  /** Announces what a (possibly later) tracker answer says changed. */
+  #afterPresence(
+    channel: string,
+    change: PresenceChange | Promise<PresenceChange>,
+    member: { userId: string; name: string },
+  ): void {
+    if (!(change instanceof Promise)) return this.#announcePresence(channel, change, member);
+    change.then(
+      (c) => this.#announcePresence(channel, c, member),
+      (err) => this.#options.log?.warn("presence update failed", { channel, err }),
+    );
+  }
+
+  /** Sends `join` / `leave` of `member` to this isolate's subscribers of `channel`. */
+  #announcePresence(
+    channel: string,
+    change: PresenceChange,
+    member: { userId: string; name: string },
+  ): void {
+    if (change === "unchanged") return;
+    this.#fanout(channel, {
+      v: 1,
+      type: change === "joined" ? "join" : "leave",
+      channel,
+      data: { userId: member.userId, name: member.name },
+    }, "ordered");
+  }
+
   #unsubscribe(conn: Connection, channel: string): void {
-    if (!conn.channels.delete(channel)) return;
-    conn.pending.delete(channel);
+    if (!conn.channels.has(channel)) return;
+    conn.channelSet().delete(channel);
+    if (conn.pending.size > 0) conn.pendingMap().delete(channel);
+    if (conn.deltas.size > 0) conn.deltaMap().delete(channel);
     const set = this.#subscribers.get(channel);
     set?.delete(conn);
-    if (set && set.size === 0) this.#subscribers.delete(channel);
-    const p = conn.principal;
-    if (this.presence.leave(channel, p.userId) === "left") {
-      this.#fanout(channel, {
-        v: 1,
-        type: "leave",
-        channel,
-        data: { userId: p.userId, name: p.name },
-      }, "ordered");
+    if (set && set.size === 0) {
+      this.#subscribers.delete(channel);
+      this.#latest.delete(channel);
     }
+    const p = conn.principal;
+    const member = { userId: p.userId, name: p.name };
+    this.#afterPresence(channel, this.presence.leave(channel, p.userId), member);
   }
 
   async #clientPublish(
@@ -612,6 +752,14 @@ export class Hub {
   ): Promise<void> {
     const resolved = this.#resolveFor(conn, channel, "publish", id);
     if (!resolved) return;
+    // Shape first: only then is JSON.stringify safe and the size meaningful.
+    const problem = payloadProblem(data);
+    if (problem !== null) {
+      return this.#sendError(
+        conn,
+        protocolError(ErrorCode.BadMessage, `Cannot publish to ${channel}: ${problem}`, id),
+      );
+    }
     const size = byteLength(JSON.stringify(data));
     if (size > this.limits.maxPublishBytes) {
       return this.#sendError(
@@ -628,8 +776,13 @@ export class Hub {
     try {
       receipt = this.#options.onPublish
         ? await this.#options.onPublish({ ...resolved, channel }, data, from, id)
-        : { deliveredTo: this.publish(channel, data, { from: from.userId }) };
+        : {
+          deliveredTo: this.deliver(channel, data, { from: from.userId, fromName: from.name }),
+        };
     } catch (err) {
+      if (err instanceof PublishRefusal) {
+        return this.#sendError(conn, protocolError(err.code, err.message, id));
+      }
       this.#options.log?.error("publish failed", { channel, err });
       return this.#sendError(
         conn,
@@ -640,7 +793,7 @@ export class Hub {
     this.#send(conn, { v: 1, type: "ack", id, channel, data: { ts: this.#now(), ...receipt } });
   }
 
-  #presenceQuery(conn: Connection, id: string, channel: string): void {
+  #presenceQuery(conn: Connection, id: string, channel: string): void | Promise<void> {
     const resolved = this.#resolveFor(conn, channel, "subscribe", id);
     if (!resolved) return;
     if (!resolved.policy.presence) {
@@ -653,7 +806,20 @@ export class Hub {
         ),
       );
     }
-    this.#send(conn, { v: 1, type: "presence", id, channel, data: this.presence.list(channel) });
+    const send = (data: PresenceList) => {
+      if (!conn.closed) this.#send(conn, { v: 1, type: "presence", id, channel, data });
+    };
+    const fail = (err: unknown) => {
+      this.#options.log?.error("presence unavailable", { channel, err });
+      this.#sendError(
+        conn,
+        protocolError(ErrorCode.Internal, `Cannot list presence of ${channel}: retry`, id),
+      );
+    };
+    // A tracker that knows answers at once; one that must ask the cluster answers later.
+    const listed = this.presence.list(channel);
+    if (!(listed instanceof Promise)) return send(listed);
+    return listed.then(send, fail);
   }
 
   /**
@@ -716,6 +882,7 @@ export class Hub {
         ts: m.ts,
         data: m.data,
         ...(m.from !== undefined ? { from: m.from } : {}),
+        ...(m.fromName !== undefined ? { fromName: m.fromName } : {}),
       });
     }
     const { epoch, offset } = page.position;
@@ -771,29 +938,77 @@ export class Hub {
   // ---- outbound --------------------------------------------------------------------
 
   /**
-   * Sends `data` to every local subscriber of `channel`, encoded once per codec.
-   * Returns the number of connections it was handed to (held-back latest values count).
+   * Delivers a message to every local subscriber of `channel` (this isolate's; a message
+   * from a bus arrives here already committed), encoded once per codec.
+   * On a latest-value channel, subscribers with delta that were sent the previous
+   * publication get a patch against it instead (also encoded once per codec), when it is
+   * smaller. Returns the number of connections it was handed to (held-back latest values
+   * count; with `coalesceLatest`, the subscribers a latest value will go to). On a
+   * latest-value channel `data` is kept as the base of the next patch: do not change it
+   * after delivering it (values from the bus are fresh copies).
    */
-  publish(
-    channel: string,
-    data: unknown,
-    options: { from?: string; ts?: number; offset?: number; epoch?: string } = {},
-  ): number {
+  deliver(channel: string, data: unknown, options: PublishOptions = {}): number {
     const subscribers = this.#subscribers.get(channel);
     if (!subscribers || subscribers.size === 0) return 0;
-    const started = performance.now();
     const resolved = resolveChannel(this.#options.namespaces, channel);
     const mode = "error" in resolved ? "ordered" : resolved.policy.mode;
-    const message: ServerMessage = {
+    if (mode === "latest" && this.#options.coalesceLatest) {
+      // Newest wins: a value not yet fanned out is skipped for every subscriber.
+      if (this.#dirty.has(channel)) this.metrics.conflations.inc();
+      this.#dirty.set(channel, { data, options });
+      this.#dirtyTimer ??= setTimeout(() => this.flushLatest(), 0);
+      return subscribers.size;
+    }
+    return this.#publishNow(channel, data, options, mode);
+  }
+
+  /**
+   * Fans out the coalesced latest-value publications now (`coalesceLatest`; the hub does
+   * it on the next macrotask by itself).
+   */
+  flushLatest(): void {
+    if (this.#dirtyTimer !== undefined) clearTimeout(this.#dirtyTimer);
+    this.#dirtyTimer = undefined;
+    const batch = [...this.#dirty];
+    this.#dirty.clear();
+    for (const [channel, { data, options }] of batch) {
+      this.#publishNow(channel, data, options, "latest");
+    }
+  }
+
+  #flushChannel(channel: string): void {
+    const waiting = this.#dirty.get(channel);
+    if (!waiting) return;
+    this.#dirty.delete(channel);
+    this.#publishNow(channel, waiting.data, waiting.options, "latest");
+  }
+
+  #publishNow(
+    channel: string,
+    data: unknown,
+    options: PublishOptions,
+    mode: "latest" | "ordered",
+  ): number {
+    if (!this.#subscribers.get(channel)?.size) return 0;
+    const started = performance.now();
+    const message: Extract<ServerMessage, { type: "message" }> = {
       v: 1,
       type: "message",
       channel,
       ts: options.ts ?? this.#now(),
       data,
       ...(options.from ? { from: options.from } : {}),
+      ...(options.fromName ? { fromName: options.fromName } : {}),
       ...(options.offset !== undefined ? { offset: options.offset, epoch: options.epoch } : {}),
     };
-    const n = this.#fanout(channel, message, mode, options.offset);
+    let publication: PublicationFrames | undefined;
+    if (mode === "latest") {
+      // Remembered as the base of the next publication's patch.
+      const seq = ++this.#publicationSeq;
+      publication = new PublicationFrames(message, seq, this.#latest.get(channel));
+      this.#latest.set(channel, { seq, data, epoch: message.epoch, offset: message.offset });
+    }
+    const n = this.#fanout(channel, message, mode, options.offset, publication);
     this.metrics.broadcastSeconds.observe((performance.now() - started) / 1000);
     return n;
   }
@@ -823,13 +1038,17 @@ export class Hub {
     message: ServerMessage,
     mode: "latest" | "ordered",
     offset?: number,
+    publication?: PublicationFrames,
   ): number {
     const subscribers = this.#subscribers.get(channel);
     if (!subscribers) return 0;
-    return this.#out.deliverAll(subscribers, message, mode === "latest" ? channel : undefined, {
-      channel,
-      offset,
-    });
+    return this.#out.deliverAll(
+      subscribers,
+      message,
+      mode === "latest" ? channel : undefined,
+      { channel, offset },
+      publication,
+    );
   }
 
   #send(conn: Connection, message: ServerMessage): void {
@@ -858,7 +1077,7 @@ export class Hub {
    * {@linkcode HEARTBEAT_TICK_MS}, tests call it with their own clock.
    */
   heartbeat(now = this.#now()): void {
-    const ping = new FrameCache({ v: 1, type: "ping" });
+    const ping = this.#pingFrames;
     const sent = { pings: 0, bytes: 0 };
     try {
       this.#due.advance(now, (conn) => this.#check(conn, now, ping, sent));
@@ -905,17 +1124,33 @@ export class Hub {
       );
     }
     if (conn.pingSentAt === null && now >= conn.nextPingAt) {
-      conn.pingSentAt = now;
       // Keep the cadence (counted from the connection's start) unless far behind.
       const next = conn.nextPingAt + limits.pingIntervalMs;
       conn.nextPingAt = next > now ? next : now + limits.pingIntervalMs;
       const enc = ping.for(conn.codec);
-      if (this.#out.deliver(conn, enc) === "written") {
+      if (this.#ping(conn, now, enc, false)) {
         sent.pings++;
         sent.bytes += enc.size;
       }
     }
     if (!conn.closed) this.#scheduleChecks(conn);
+  }
+
+  /**
+   * Sends a ping and expects its pong (heartbeat and flow control share it): records when
+   * and after how many bytes, so the pong tells what the client has read. Returns whether
+   * it was written (a slow consumer is disconnected instead).
+   */
+  #ping(conn: Connection, now: number, enc: Encoded, count = true): boolean {
+    conn.pingSentAt = now;
+    if (this.#out.deliver(conn, enc) !== "written") return false;
+    conn.pingBytes = conn.bytesOut;
+    conn.pongCredit = true;
+    if (count) {
+      this.#out.countOut("ping", 1, enc.size);
+      this.#scheduleChecks(conn);
+    }
+    return true;
   }
 
   /**

@@ -42,7 +42,7 @@ Deno.test("[hub] subscribe answers with the channel's position; live messages ca
     channel: "room:r",
     data: { epoch: "e1", offset: 7, presence: true },
   });
-  hub.publish("room:r", "x", { offset: 8, epoch: "e1" });
+  hub.deliver("room:r", "x", { offset: 8, epoch: "e1" });
   deepStrictEqual(c.t.ofType("message").map((m) => [m.offset, m.epoch, m.data]), [[8, "e1", "x"]]);
 });
 
@@ -53,8 +53,8 @@ Deno.test("[hub] recovery replays what was missed, then live messages held meanw
   c.send({ type: "subscribe", id: "s", channel: "room:r", since: { epoch: "e1", offset: 3 } });
   deepStrictEqual(h.calls, [{ channel: "room:r", since: { epoch: "e1", offset: 3 } }]);
   // While the history is read, messages 6 (already in the history) and 7, 8 arrive live.
-  hub.publish("room:r", 6, { offset: 6, epoch: "e1" });
-  hub.publish("room:r", 7, { offset: 7, epoch: "e1" });
+  hub.deliver("room:r", 6, { offset: 6, epoch: "e1" });
+  hub.deliver("room:r", 7, { offset: 7, epoch: "e1" });
   equal(offsets(c.t.frames).length, 0, "held during recovery");
   h.answer({
     recovered: true,
@@ -62,7 +62,7 @@ Deno.test("[hub] recovery replays what was missed, then live messages held meanw
     messages: [msg(4), msg(5), msg(6)],
   });
   await new Promise((r) => setTimeout(r, 0));
-  hub.publish("room:r", 8, { offset: 8, epoch: "e1" });
+  hub.deliver("room:r", 8, { offset: 8, epoch: "e1" });
   const sub = c.t.ofType("subscribed")[0];
   deepStrictEqual(sub.data, { epoch: "e1", offset: 6, recovered: true, presence: true });
   deepStrictEqual(offsets(c.t.frames), [4, 5, 6, 7, 8], "in order, 6 once");
@@ -82,7 +82,7 @@ Deno.test("[hub] not recovered: no replay, the snapshot instead, then live", asy
   c.send({ type: "subscribe", channel: "prices:A", since: { epoch: "old", offset: 1 } });
   h.answer({ recovered: false, position: { epoch: "e2", offset: 40 } });
   await new Promise((r) => setTimeout(r, 0));
-  hub.publish("prices:A", { price: 2 }, { offset: 41, epoch: "e2" });
+  hub.deliver("prices:A", { price: 2 }, { offset: 41, epoch: "e2" });
   deepStrictEqual(c.t.ofType("subscribed")[0].data, {
     epoch: "e2",
     offset: 40,

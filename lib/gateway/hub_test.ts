@@ -26,6 +26,7 @@ Deno.test("[hub] greets a connection with session, user, codec, heartbeat and li
         maxSubscriptions: 128,
         messagesPerSecond: 50,
         messageBurst: 100,
+        maxPayloadDepth: 32,
       },
     },
   });
@@ -43,9 +44,9 @@ Deno.test("[hub] subscribe answers with a snapshot; publish reaches subscribers 
     channel: "prices:A",
     data: { snapshot: { symbol: "A", price: 1 } },
   });
-  equal(hub.publish("prices:A", { price: 2 }), 1);
-  equal(hub.publish("prices:A", { price: 3 }), 1);
-  equal(hub.publish("prices:B", { price: 9 }), 0);
+  equal(hub.deliver("prices:A", { price: 2 }), 1);
+  equal(hub.deliver("prices:A", { price: 3 }), 1);
+  equal(hub.deliver("prices:B", { price: 9 }), 0);
   deepStrictEqual(a.t.ofType("message").map((m) => (m.data as { price: number }).price), [2, 3]);
   equal(b.t.frames.length, 1, "b only got its greeting");
   const stats = hub.stats();
@@ -67,7 +68,7 @@ Deno.test("[hub] a broadcast is encoded once per codec, whatever the number of s
     return original(...args);
   }) as typeof JSON.stringify;
   try {
-    equal(hub.publish("prices:C", { price: 9 }), 5);
+    equal(hub.deliver("prices:C", { price: 9 }), 5);
   } finally {
     JSON.stringify = original;
   }
@@ -346,8 +347,8 @@ Deno.test("[hub] backpressure: latest-value channels conflate while behind, then
   }
   slow.t.bufferedAmount = 5_000;
   for (let i = 1; i <= 50; i++) {
-    hub.publish("prices:A", { price: i });
-    hub.publish("prices:B", { price: -i });
+    hub.deliver("prices:A", { price: i });
+    hub.deliver("prices:B", { price: -i });
   }
   equal(fast.t.ofType("message").length, 100);
   equal(slow.t.ofType("message").length, 0, "nothing written while behind");
@@ -369,7 +370,7 @@ Deno.test("[hub] backpressure: ordered channels disconnect a slow consumer with 
   slow.send({ type: "subscribe", channel: "room:r" });
   ok1.send({ type: "subscribe", channel: "room:r" });
   slow.t.bufferedAmount = 1_001;
-  hub.publish("room:r", { n: 1 });
+  hub.deliver("room:r", { n: 1 });
   equal(slow.t.closed?.code, 4001);
   equal(hub.metrics.slowConsumerCloses.value(), 1);
   equal(ok1.t.ofType("message").length, 1);
@@ -454,7 +455,7 @@ Deno.test("[hub] metrics render in Prometheus text format", () => {
   const { hub, connect } = testHub();
   const c = connect();
   c.send({ type: "subscribe", channel: "prices:A" });
-  hub.publish("prices:A", 1);
+  hub.deliver("prices:A", 1);
   const text = hub.metrics.registry.render();
   ok(text.includes("# TYPE realtime_connections gauge\nrealtime_connections 1\n"));
   ok(text.includes('realtime_messages_total{direction="in",type="subscribe"} 1\n'));

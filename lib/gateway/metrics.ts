@@ -159,6 +159,7 @@ export interface GatewayMetrics {
   broadcastSeconds: Histogram;
   pingRttSeconds: Histogram;
   conflations: Counter;
+  deltaMessages: Counter;
   slowConsumerCloses: Counter;
   rateLimited: Counter;
   upgradesRefused: Counter;
@@ -216,6 +217,10 @@ export function createGatewayMetrics(gauges: {
     conflations: registry.counter(
       "realtime_conflations_total",
       "Latest-value messages replaced by a newer one while a slow socket was behind.",
+    ),
+    deltaMessages: registry.counter(
+      "realtime_delta_messages_total",
+      "Latest-value messages sent as a patch against the previous one (subscriptions with delta).",
     ),
     slowConsumerCloses: registry.counter(
       "realtime_slow_consumer_closes_total",

@@ -14,3 +14,4 @@ export * from "./admission.ts";
 export * from "./deno_adapter.ts";
 export * from "./status.ts";
 export * from "./middleware.ts";
+export { DEFAULT_FLOW, type FlowOptions } from "./outbound.ts";

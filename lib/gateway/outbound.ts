@@ -4,14 +4,29 @@
  * per latest-value channel (flushed once it drains below half the bound); on ordered
  * channels, and for replies, it is disconnected as a slow consumer (4001). Metrics are
  * counted once per broadcast, not per delivery.
+ *
+ * Flow control on latest-value channels: `bufferedAmount` counts only what the runtime has
+ * not yet handed to the kernel, and the kernel's socket buffers hide megabytes — seconds of
+ * prices — for a client that reads slowly (bench/slow_reader.ts: `bufferedAmount` stays 0
+ * while 2.5 MB wait on loopback, on `Deno.upgradeWebSocket` and on the guard's socket
+ * alike). So a connection receiving latest values is pinged every `flow.pingMs` (sooner
+ * when half the window is unacknowledged); the pong tells which bytes the client has read. While a ping has been outstanding for
+ * more than `flow.lagMs`, or more than `flow.windowBytes` are unacknowledged, the client is
+ * behind: latest values are held (newest per channel) and written when the pong arrives.
+ * Ordered channels are not held (every message, or 4001 as above).
+ *
+ * Delta: a connection subscribed with delta is sent a latest-value publication as a patch
+ * only when it was sent the publication just before (`Connection.deltas`); anything held
+ * back (backpressure, recovery) is held and later sent in full.
  */
 import type { Logger } from "../app/log.ts";
 import { CloseCode } from "../protocol/codes.ts";
 import type { ServerMessage } from "../protocol/messages.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection, HeldFrame } from "./connection.ts";
 import { type Encoded, encoded, FrameCache } from "./frames.ts";
 import type { GatewayLimits } from "./limits.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import type { PublicationFrames } from "./publication.ts";
 
 /** Live messages held for one connection while its subscription is being recovered. */
 export const MAX_RECOVERY_BUFFER = 1_000;
@@ -19,23 +34,78 @@ export const MAX_RECOVERY_BUFFER = 1_000;
 /** What happened to one frame handed to {@linkcode Outbound.deliver}. */
 export type Delivery = "written" | "held" | "dropped";
 
+/** Flow control of latest-value channels (see the module doc). */
+export interface FlowOptions {
+  /** A ping outstanding longer than this means the client is behind, ms. */
+  lagMs: number;
+  /** More unacknowledged bytes than this means the client is behind. */
+  windowBytes: number;
+  /**
+   * A flow ping goes after latest values when none is outstanding and either this long
+   * passed since the last one, ms, or half `windowBytes` are unacknowledged.
+   */
+  pingMs: number;
+}
+
+/**
+ * The defaults: a client more than 16 KiB behind (about 5 s of a 10-symbol price board, and
+ * far less than the kernel's buffers hide), or whose pong is more than a second late beyond
+ * its network round trip and the hub's own delay, gets only newest values. The byte window
+ * is the main signal: a server under load reads every pong late, and timing alone took it
+ * for slow clients (docs/PERFORMANCE.md, "Fresh prices under overload"). Probes cost a ping
+ * and a pong: at most one a second per connection receiving latest values, more only for one
+ * receiving more than 8 KiB (half the window) between two probes.
+ */
+export const DEFAULT_FLOW: Readonly<FlowOptions> = {
+  lagMs: 1_000,
+  windowBytes: 16_384,
+  pingMs: 1_000,
+};
+
 /** Dependencies of {@linkcode Outbound}. */
 export interface OutboundDeps {
   limits: Readonly<GatewayLimits>;
   metrics: GatewayMetrics;
   log?: Logger;
+  /** Flow control of latest-value channels; none without (e.g. {@linkcode DEFAULT_FLOW}). */
+  flow?: FlowOptions;
+  /** Clock, ms. */
+  now(): number;
+  /**
+   * How late the hub reads pongs now, ms (its event-loop delay, or the connections' average
+   * round trip, whichever is larger): a busy server is not a slow client.
+   */
+  loopLagMs?(): number;
   /** Closes a connection from the server side (the hub's `disconnect`). */
   disconnect(conn: Connection, code: number, reason: string): void;
+  /** Sends a ping now (the hub's, which expects the pong). */
+  ping(conn: Connection): void;
 }
 
 /** Writes, conflates and flushes frames for the connections of one hub. */
 export class Outbound {
   readonly totals = { messagesOut: 0, bytesOut: 0 };
   #deps: OutboundDeps;
+  #flow: FlowOptions | undefined;
   #behind = new Set<Connection>();
 
   constructor(deps: OutboundDeps) {
     this.#deps = deps;
+    this.#flow = deps.flow;
+  }
+
+  /**
+   * Whether `conn` is behind by the pong of its outstanding ping: it has not answered for
+   * longer than `lagMs` plus its smallest round trip (a distant client is not "behind" for
+   * its network's delay) plus how late the hub reads pongs now (a busy server reads every
+   * pong late: `loopLagMs`), or more than `windowBytes` are unacknowledged.
+   */
+  lagging(conn: Connection, now: number): boolean {
+    if (conn.pingSentAt === null || !this.#flow) return false;
+    const network = conn.minRttMs === Infinity ? 0 : conn.minRttMs;
+    const ours = this.#deps.loopLagMs?.() ?? 0;
+    return now - conn.pingSentAt > this.#flow.lagMs + network + ours ||
+      conn.bytesOut - conn.ackedBytes > this.#flow.windowBytes;
   }
 
   /** Connections with latest values held back. */
@@ -64,11 +134,14 @@ export class Outbound {
     message: ServerMessage,
     latestChannel?: string,
     of?: { channel: string; offset?: number },
+    publication?: PublicationFrames,
   ): number {
-    const cache = new FrameCache(message);
+    const cache = publication?.full ?? new FrameCache(message);
     let handed = 0;
     let written = 0;
     let bytes = 0;
+    let patches = 0;
+    const now = latestChannel !== undefined ? this.#deps.now() : 0;
     // Copy: a slow-consumer disconnect removes from the set while we iterate.
     for (const conn of [...conns]) {
       const enc = cache.for(conn.codec);
@@ -83,19 +156,34 @@ export class Outbound {
           );
           continue;
         }
-        held.push({ enc, offset: of!.offset });
+        held.push({ enc: publication ? withSeq(enc, publication.seq) : enc, offset: of!.offset });
         handed++;
         continue;
       }
-      const result = this.deliver(conn, enc, latestChannel);
+      let frame = enc;
+      if (publication && latestChannel !== undefined && publication.baseSeq !== null) {
+        // The patch only to a connection that was sent the publication it patches.
+        if (conn.deltas.get(latestChannel) === publication.baseSeq) {
+          frame = publication.deltaFor(conn.codec) ?? enc;
+        }
+      }
+      const result = this.deliver(
+        conn,
+        frame,
+        latestChannel,
+        publication && { full: enc, seq: publication.seq },
+        now,
+      );
       if (result === "dropped") continue;
       handed++;
       if (result === "written") {
         written++;
-        bytes += enc.size;
+        bytes += frame.size;
+        if (frame !== enc) patches++;
       }
     }
     this.countOut(message.type, written, bytes);
+    if (patches > 0) this.#deps.metrics.deltaMessages.inc({}, patches);
     return handed;
   }
 
@@ -104,16 +192,28 @@ export class Outbound {
    * held-back frame of its channel (conflation), and anything else disconnects the slow
    * consumer with 4001.
    */
-  deliver(conn: Connection, enc: Encoded, latestChannel?: string): Delivery {
+  deliver(
+    conn: Connection,
+    enc: Encoded,
+    latestChannel?: string,
+    publication?: { full: Encoded; seq: number },
+    now = latestChannel !== undefined ? this.#deps.now() : 0,
+  ): Delivery {
     if (conn.closed) return "dropped";
     const { limits, metrics } = this.#deps;
-    if (conn.transport.bufferedAmount > limits.maxBufferedBytes) {
-      if (latestChannel !== undefined) {
-        if (conn.pending.has(latestChannel)) metrics.conflations.inc();
-        conn.pending.set(latestChannel, enc);
-        this.#behind.add(conn);
-        return "held";
-      }
+    const over = conn.transport.bufferedAmount > limits.maxBufferedBytes;
+    if (latestChannel !== undefined && (over || this.lagging(conn, now))) {
+      if (conn.pending.has(latestChannel)) metrics.conflations.inc();
+      // Held back: sent later in full (the client may never get the value a patch needs).
+      conn.pendingMap().set(
+        latestChannel,
+        publication ? withSeq(publication.full, publication.seq) : enc,
+      );
+      if (conn.deltas.has(latestChannel)) conn.deltaMap().set(latestChannel, 0);
+      this.#behind.add(conn);
+      return "held";
+    }
+    if (over) {
       metrics.slowConsumerCloses.inc();
       this.#deps.log?.info("slow consumer disconnected", {
         conn: conn.id,
@@ -126,9 +226,40 @@ export class Outbound {
       );
       return "dropped";
     }
-    if (latestChannel !== undefined && conn.pending.size > 0) conn.pending.delete(latestChannel);
+    if (latestChannel !== undefined) {
+      if (conn.pending.size > 0) conn.pendingMap().delete(latestChannel);
+      if (publication && conn.deltas.has(latestChannel)) {
+        conn.deltaMap().set(latestChannel, publication.seq);
+      }
+    }
     this.write(conn, enc);
+    if (latestChannel !== undefined) this.#probe(conn, now);
     return "written";
+  }
+
+  /**
+   * Sends a flow ping after latest values unless one is outstanding, or one was sent less
+   * than `pingMs` ago and less than half the window is unacknowledged.
+   */
+  #probe(conn: Connection, now: number): void {
+    if (!this.#flow || conn.pingSentAt !== null) return;
+    if (
+      now - conn.lastFlowPingAt < this.#flow.pingMs &&
+      conn.bytesOut - conn.ackedBytes < this.#flow.windowBytes / 2
+    ) return;
+    conn.lastFlowPingAt = now;
+    this.#deps.ping(conn);
+  }
+
+  /**
+   * The client answered a ping (the hub updated `ackedBytes`): sends its held-back latest
+   * values at once, unless the socket's own buffer is still above half the bound.
+   */
+  acknowledged(conn: Connection): void {
+    if (conn.pending.size === 0 || conn.closed) return;
+    if (conn.transport.bufferedAmount > this.#deps.limits.maxBufferedBytes / 2) return;
+    this.#behind.delete(conn);
+    this.#release(conn, this.#deps.now());
   }
 
   /** Writes a frame now, whatever the buffer (callers checked it). */
@@ -147,24 +278,43 @@ export class Outbound {
     this.#deps.metrics.bytes.inc({ direction: "out" }, bytes);
   }
 
-  /** Sends held-back latest values to sockets that have drained below half the bound. */
+  /**
+   * Sends held-back latest values to sockets that have drained below half the bound and
+   * whose client is not behind on a ping (see {@linkcode Outbound.lagging}).
+   */
   flush(): void {
     const lowWater = this.#deps.limits.maxBufferedBytes / 2;
+    const now = this.#deps.now();
     for (const conn of [...this.#behind]) {
       if (conn.closed) {
         this.#behind.delete(conn);
         continue;
       }
-      if (conn.transport.bufferedAmount > lowWater) continue;
+      if (conn.transport.bufferedAmount > lowWater || this.lagging(conn, now)) continue;
       this.#behind.delete(conn);
-      const frames = [...conn.pending.values()];
-      conn.pending.clear();
-      let bytes = 0;
-      for (const enc of frames) {
-        this.write(conn, enc);
-        bytes += enc.size;
-      }
-      this.countOut("message", frames.length, bytes);
+      this.#release(conn, now);
     }
   }
+
+  /** Writes a connection's held-back values (the newest of each channel), then probes. */
+  #release(conn: Connection, now: number): void {
+    const frames = [...conn.pending];
+    if (frames.length > 0) conn.pendingMap().clear();
+    let bytes = 0;
+    for (const [channel, held] of frames) {
+      this.write(conn, held);
+      bytes += held.size;
+      // A full frame: the connection now holds this publication.
+      if (held.seq !== undefined && conn.deltas.has(channel)) {
+        conn.deltaMap().set(channel, held.seq);
+      }
+    }
+    this.countOut("message", frames.length, bytes);
+    if (frames.length > 0) this.#probe(conn, now);
+  }
+}
+
+/** A frame tagged with the publication it carries. */
+function withSeq(enc: Encoded, seq: number): HeldFrame {
+  return { frame: enc.frame, size: enc.size, seq };
 }

@@ -2,9 +2,13 @@ import assert from "node:assert/strict";
 import { MAX_TEXT, newNonce, parseLobbyMessage } from "./message.ts";
 
 Deno.test("[lobby] parseLobbyMessage accepts lobby messages and nothing else", () => {
-  const ok = { text: "hi", name: "ada", nonce: "n1" };
+  const ok = { text: "hi", nonce: "n1" };
   assert.deepEqual(parseLobbyMessage(ok), ok);
-  assert.deepEqual(parseLobbyMessage({ ...ok, extra: 1 }), ok, "extra fields are dropped");
+  assert.deepEqual(
+    parseLobbyMessage({ ...ok, name: "admin", extra: 1 }),
+    ok,
+    "extra fields (a claimed name included) are dropped",
+  );
   for (
     const bad of [
       null,
@@ -16,7 +20,8 @@ Deno.test("[lobby] parseLobbyMessage accepts lobby messages and nothing else", (
       { ...ok, text: "" },
       { ...ok, text: "x".repeat(MAX_TEXT + 1) },
       { ...ok, text: 7 },
-      { ...ok, name: { toString: "x" } },
+      { ...ok, nonce: "x".repeat(65) },
+      { text: { toString: "x" }, nonce: "n" },
       { ...ok, nonce: null },
     ]
   ) {

@@ -1,37 +1,12 @@
 /**
- * The market producer: while this isolate holds the `market` lease it advances the
- * simulated market and writes the moved quotes to the KV board. Exactly one isolate
- * produces; the others only watch the board.
+ * Singleton producers under a KV lease: {@linkcode runUnderLease} runs a loop only while
+ * this isolate holds the lease (the price engine, lib/prices/engine.ts, runs on it).
+ * Exactly one isolate produces; the others only watch what it writes.
  */
-import { releaseLease, tryAcquireLease } from "../bus/lease.ts";
-import type { SimulatedMarket } from "./simulated.ts";
-import type { Quote } from "./types.ts";
-import { readBoard, writeQuotes } from "./store.ts";
+import { kvLeases, type Leases } from "../kv/lease.ts";
 
 /** The lease that elects the producing isolate. */
 export const MARKET_LEASE = "market";
-
-/** Options for {@linkcode runMarketProducer}. */
-export interface MarketProducerOptions {
-  kv: Deno.Kv;
-  market: SimulatedMarket;
-  /** Unique id of this isolate. */
-  holder: string;
-  /** Time between ticks, in ms. */
-  intervalMs: number;
-  /** Stops the producer (and releases the lease). */
-  signal: AbortSignal;
-  /** Lease time to live; default 5 × intervalMs, at least 2 s. */
-  leaseTtlMs?: number;
-  /** Clock; default `Date.now`. */
-  now?: () => number;
-  /** Called with errors that did not stop the producer (KV hiccups). */
-  onError?: (err: unknown) => void;
-  /** Called when this isolate gains (`true`) or loses (`false`) the lease. */
-  onLeaseChange?: (holding: boolean) => void;
-  /** Publishes the quotes that moved (after the board is written), e.g. on the bus. */
-  publish?: (quotes: Quote[]) => Promise<void>;
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -46,43 +21,81 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Runs until `signal` aborts. Never rejects; errors go to `onError`. */
-export async function runMarketProducer(options: MarketProducerOptions): Promise<void> {
-  const { kv, market, holder, intervalMs, signal } = options;
+/** Options for {@linkcode runUnderLease}. */
+export interface LeaseLoopOptions {
+  kv: Deno.Kv;
+  /** The lease's name. */
+  lease: string;
+  /** Where the lease lives (the cluster's engine). Default: KV leases on `kv`. */
+  leases?: Leases;
+  /** Unique id of this isolate. */
+  holder: string;
+  /** Time between two rounds (lease renewal, then `tick`), in ms. */
+  intervalMs: number;
+  /** Stops the loop (and releases the lease). */
+  signal: AbortSignal;
+  /** Lease time to live; default 5 × intervalMs, at least 2 s. */
+  leaseTtlMs?: number;
+  /** Clock; default `Date.now`. */
+  now?: () => number;
+  /** Called with errors that did not stop the loop (KV hiccups). */
+  onError?: (err: unknown) => void;
+  /** Called when this isolate gains (`true`) or loses (`false`) the lease. */
+  onLeaseChange?: (holding: boolean) => void;
+  /** This isolate just won the lease; if it throws, the next round tries again. */
+  acquired: () => Promise<void>;
+  /** One round while holding the lease. */
+  tick: () => Promise<void>;
+  /** This isolate lost the lease, or is stopping while holding it. */
+  released: () => Promise<void>;
+}
+
+/**
+ * Runs `tick` every `intervalMs` while this isolate holds the lease, `acquired` and
+ * `released` around each tenure. Resolves once `signal` aborts and the lease is released;
+ * never rejects (errors go to `onError`).
+ */
+export async function runUnderLease(options: LeaseLoopOptions): Promise<void> {
+  const { kv, lease, holder, intervalMs, signal } = options;
   const now = options.now ?? Date.now;
   const ttlMs = options.leaseTtlMs ?? Math.max(2_000, intervalMs * 5);
+  const onError = options.onError ?? (() => {});
+  const leases = options.leases ?? kvLeases(kv, now);
   let holding = false;
-  let last = now();
+  // While holding, renew every quarter of the lease's life, not every round (a round can
+  // be short, and each renewal is a KV commit).
+  const renewEveryMs = ttlMs / 4;
+  let renewedAt = -Infinity;
   while (!signal.aborted) {
     try {
-      const held = await tryAcquireLease(kv, MARKET_LEASE, { holder, ttlMs, now });
+      const renew = !holding || now() - renewedAt >= renewEveryMs;
+      const held = renew ? await leases.acquire(lease, holder, ttlMs) : true;
+      if (renew && held) renewedAt = now();
       if (held && !holding) {
-        // Resume from the board the previous holder left, so prices stay continuous.
-        const board = await readBoard(kv);
-        if (board) market.restore(Object.values(board.quotes));
-        else await writeQuotes(kv, market.snapshot(), now());
-        last = now();
+        await options.acquired();
+        holding = true;
+        options.onLeaseChange?.(true);
+      } else if (!held && holding) {
+        holding = false;
+        options.onLeaseChange?.(false);
+        await options.released();
       }
-      if (held !== holding) {
-        holding = held;
-        options.onLeaseChange?.(holding);
-      }
-      if (holding) {
-        const t = now();
-        const moved = market.tick(t - last);
-        last = t;
-        if (moved.length > 0) {
-          await writeQuotes(kv, moved, t);
-          await options.publish?.(moved);
-        }
-      }
+      if (holding) await options.tick();
     } catch (err) {
-      options.onError?.(err);
+      onError(err);
+      // The store is unreachable: once the lease may have expired elsewhere, stop acting
+      // as its holder (another isolate may take it), and compete for it again later.
+      if (holding && now() - renewedAt >= ttlMs * 0.75) {
+        holding = false;
+        options.onLeaseChange?.(false);
+        await options.released().catch(onError);
+      }
     }
     await sleep(intervalMs, signal);
   }
   if (holding) {
-    await releaseLease(kv, MARKET_LEASE, holder).catch(options.onError);
+    await options.released().catch(onError);
+    await leases.release(lease, holder).catch(onError);
     options.onLeaseChange?.(false);
   }
 }

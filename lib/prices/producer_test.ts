@@ -1,54 +1,59 @@
-import { equal, ok } from "node:assert/strict";
-import { leaseHolder } from "../bus/lease.ts";
-import { MARKET_LEASE, runMarketProducer } from "./producer.ts";
-import { createSimulatedMarket } from "./simulated.ts";
-import { readBoard } from "./store.ts";
-import { deadline } from "../../tests/_deadline.ts";
+import { deepStrictEqual, equal } from "node:assert/strict";
+import { leaseHolder } from "../kv/lease.ts";
+import { runUnderLease } from "./producer.ts";
+import { deadline, waitFor } from "../../tests/_deadline.ts";
 
-function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return (async () => {
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-}
-
-Deno.test("[producer] one of two producers holds the lease and the board advances", async () => {
+Deno.test("[lease loop] one of two loops holds the lease; the other takes over and resumes", async () => {
   using kv = await Deno.openKv(":memory:");
-  const stopA = new AbortController();
-  const stopB = new AbortController();
-  const holders: string[] = [];
-  const run = (holder: string, signal: AbortSignal) =>
-    runMarketProducer({
+  const stop = { a: new AbortController(), b: new AbortController() };
+  const events: string[] = [];
+  const counter = ["test", "counter"];
+  const run = (holder: "a" | "b") =>
+    runUnderLease({
       kv,
+      lease: "test",
       holder,
-      signal,
-      market: createSimulatedMarket({ seed: holder === "a" ? 1 : 2 }),
       intervalMs: 10,
       leaseTtlMs: 2_000,
-      onLeaseChange: (held) => held && holders.push(holder),
+      signal: stop[holder].signal,
+      acquired: () => {
+        events.push(`${holder} acquired`);
+        return Promise.resolve();
+      },
+      async tick() {
+        // Resumes from what the previous holder left.
+        const n = (await kv.get<number>(counter)).value ?? 0;
+        await kv.set(counter, n + 1);
+      },
+      released: () => {
+        events.push(`${holder} released`);
+        return Promise.resolve();
+      },
     });
-  const a = run("a", stopA.signal);
-  const b = run("b", stopB.signal);
-  await waitFor(async () => ((await readBoard(kv))?.seq ?? 0) >= 5, "five board writes");
-  equal(holders.length, 1, `exactly one holder, saw ${holders}`);
-  const first = holders[0];
-  // The holder stops and releases: the other takes over and continues from the board.
-  const priceBefore = (await readBoard(kv))!.quotes["BTC-USD"].price;
-  (first === "a" ? stopA : stopB).abort();
-  await deadline(first === "a" ? a : b, 5_000, `producer ${first} to stop`);
-  await waitFor(
-    async () => (await leaseHolder(kv, MARKET_LEASE)) === (first === "a" ? "b" : "a"),
-    "takeover",
-  );
-  const seq = (await readBoard(kv))!.seq;
-  await waitFor(async () => (await readBoard(kv))!.seq > seq + 3, "the new holder writes");
-  const priceAfter = (await readBoard(kv))!.quotes["BTC-USD"].price;
-  ok(Math.abs(priceAfter / priceBefore - 1) < 0.05, `continuous: ${priceBefore} → ${priceAfter}`);
-  stopA.abort();
-  stopB.abort();
-  await deadline(Promise.all([a, b]), 5_000, "both producers to stop");
-  equal(await leaseHolder(kv, MARKET_LEASE), null, "released on stop");
+  const loops = { a: run("a"), b: run("b") };
+  const count = async () => (await kv.get<number>(counter)).value ?? 0;
+  await waitFor(async () => (await count()) >= 5, { timeoutMs: 5_000, what: "five ticks" });
+  equal(events.length, 1, `exactly one holder: ${events}`);
+  const first = events[0].startsWith("a") ? "a" : "b";
+  const second = first === "a" ? "b" : "a";
+  stop[first].abort();
+  await deadline(loops[first], 5_000, `loop ${first} to stop`);
+  await waitFor(async () => (await leaseHolder(kv, "test")) === second, {
+    timeoutMs: 5_000,
+    what: "the takeover",
+  });
+  const before = await count();
+  await waitFor(async () => (await count()) > before + 3, {
+    timeoutMs: 5_000,
+    what: "the new holder to tick on from the old count",
+  });
+  stop[second].abort();
+  await deadline(loops[second], 5_000, `loop ${second} to stop`);
+  deepStrictEqual(events, [
+    `${first} acquired`,
+    `${first} released`,
+    `${second} acquired`,
+    `${second} released`,
+  ]);
+  equal(await leaseHolder(kv, "test"), null, "released on stop");
 });

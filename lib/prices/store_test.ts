@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
-import { readBoard, watchBoard, writeQuotes } from "./store.ts";
+import { mergeIntoBoard, readBoard, watchBoard, writeQuotes } from "./store.ts";
 import type { Quote } from "./types.ts";
 import { deadline, waitFor } from "../../tests/_deadline.ts";
 
@@ -46,4 +46,30 @@ Deno.test("[prices] watchBoard yields the latest board and stops on abort", asyn
   }
   await deadline(done, 5_000, "the watch to stop after the abort");
   deepStrictEqual(seen, [1, 2, 3], "every board, in order, then the watch stops");
+});
+
+Deno.test("[store] bus messages of price channels keep a board current; others do not", () => {
+  const q = (price: number, ts: number) => ({
+    symbol: "BTC-USD",
+    price,
+    bid: price,
+    ask: price,
+    open24h: price,
+    change24hPct: 0,
+    volume24h: 1,
+    sources: ["a"],
+    ts,
+  });
+  let board = mergeIntoBoard(null, "prices:BTC-USD", q(100, 10), 10);
+  equal(board?.quotes["BTC-USD"].price, 100);
+  board = mergeIntoBoard(board, "prices:BTC-USD", q(99, 5), 5);
+  equal(board?.quotes["BTC-USD"].price, 100, "an older quote is ignored");
+  board = mergeIntoBoard(board, "prices:BTC-USD", q(101, 20), 20);
+  equal(board?.quotes["BTC-USD"].price, 101);
+  equal(mergeIntoBoard(board, "prices:ETH-USD", q(1, 30), 30), board, "symbol mismatch ignored");
+  equal(mergeIntoBoard(board, "presence:lobby", { text: "hi" }, 30), board);
+  const candle = { t: 0, o: 1, h: 2, l: 0.5, c: 1.5, v: 3, n: 4 };
+  board = mergeIntoBoard(board, "candles:BTC-USD", candle, 40);
+  equal(board?.candles?.["BTC-USD"].c, 1.5);
+  equal(board?.seq, 0, "seq is kept: the next board from KV replaces it");
 });

@@ -5,7 +5,9 @@
  */
 import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
 import { ERROR_TEMPORARY, ErrorCode } from "./codes.ts";
+import { MAX_FRAME_DEPTH } from "./limits.ts";
 import { CLIENT_TYPES, ClientMessage, PROTOCOL_VERSION } from "./messages.ts";
+import { jsonNestsDeeper, msgpackNestsDeeper } from "./nesting.ts";
 
 /** The codecs the server speaks. */
 export type CodecName = "json" | "msgpack";
@@ -41,7 +43,16 @@ export const msgpackCodec: Codec = {
   encode: (message) => msgpackEncode(message, { ignoreUndefined: true }),
   decodeRaw(frame) {
     if (typeof frame === "string") throw new FrameKindError("text", "msgpack");
-    return msgpackDecode(frame);
+    // No string, binary, array or map can be longer than the frame holding it: a header
+    // declaring more (a "bomb" of 2^32 elements) fails at once, before any allocation.
+    const n = frame.byteLength;
+    return msgpackDecode(frame, {
+      maxStrLength: n,
+      maxBinLength: n,
+      maxArrayLength: n,
+      maxMapLength: n,
+      maxExtLength: n,
+    });
   },
 };
 
@@ -123,13 +134,23 @@ export function decodeClientFrame(
   frame: string | ArrayBuffer | Uint8Array,
   codec: Codec = jsonCodec,
 ): DecodeResult {
+  const input = frame instanceof ArrayBuffer ? new Uint8Array(frame) : frame;
+  const tooDeep = typeof input === "string"
+    ? codec.name === "json" && jsonNestsDeeper(input, MAX_FRAME_DEPTH)
+    : codec.name === "msgpack" && msgpackNestsDeeper(input, MAX_FRAME_DEPTH);
+  if (tooDeep) {
+    return fail(
+      ErrorCode.BadMessage,
+      `Cannot decode frame: it nests deeper than ${MAX_FRAME_DEPTH} levels of arrays and objects`,
+    );
+  }
   let raw: unknown;
   try {
-    raw = codec.decodeRaw(frame instanceof ArrayBuffer ? new Uint8Array(frame) : frame);
+    raw = codec.decodeRaw(input);
   } catch (err) {
     const detail = err instanceof FrameKindError
       ? err.message
-      : `invalid ${codec.name} (${(err as Error).message})`;
+      : `invalid ${codec.name} (${String((err as Error)?.message).slice(0, 200)})`;
     return fail(ErrorCode.BadFrame, `Cannot decode frame: ${detail}`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -152,10 +173,13 @@ export function decodeClientFrame(
   const parsed = ClientMessage.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue.path.length > 0 ? `field "${issue.path.join(".")}"` : "message";
+    const where = issue.path.length > 0
+      ? `field "${issue.path.join(".").slice(0, 64)}"`
+      : "message";
+    // Bounded: zod quotes unknown keys, which a client may make as long as its frame.
     return fail(
       ErrorCode.BadMessage,
-      `Cannot decode ${record.type}: ${where} ${issue.message}`,
+      `Cannot decode ${record.type}: ${where} ${issue.message.slice(0, 200)}`,
       id,
     );
   }

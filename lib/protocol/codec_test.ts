@@ -112,3 +112,59 @@ Deno.test("[protocol] subprotocol negotiation", () => {
   equal(bad.ok, false);
   equal(!bad.ok && bad.message.includes("supported realtime.v1.json, realtime.v1.msgpack"), true);
 });
+
+Deno.test("[protocol] MessagePack bombs: declared lengths beyond the frame fail at once", () => {
+  const bombs = [
+    [0xdd, 0xff, 0xff, 0xff, 0xff], // array of 2^32 - 1 elements
+    [0xdf, 0xff, 0xff, 0xff, 0xff], // map of 2^32 - 1 entries
+    [0xdb, 0xff, 0xff, 0xff, 0xff, 0x61], // string of 4 GiB
+    [0xc6, 0x7f, 0xff, 0xff, 0xff], // binary of 2 GiB
+    [0xc9, 0x7f, 0xff, 0xff, 0xff, 0x05], // extension of 2 GiB
+    [0x81, 0xdd, 0x00, 0x10, 0x00, 0x00, 0xc0], // a map key that is a 1M-element array
+  ];
+  for (const bytes of bombs) {
+    const started = performance.now();
+    const result = decodeClientFrame(new Uint8Array(bytes), msgpackCodec);
+    equal(!result.ok && result.error.code, "bad_frame", bytes.join(","));
+    equal(performance.now() - started < 50, true, "refused without allocating");
+  }
+  // A "__proto__" map key is refused by the decoder itself.
+  const proto = decodeClientFrame(
+    new Uint8Array([0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0xc0]),
+    msgpackCodec,
+  );
+  equal(!proto.ok && proto.error.code, "bad_frame");
+  // Trailing bytes after the message.
+  const extra = decodeClientFrame(
+    new Uint8Array([...encode({ type: "ping" }), 0xc0]),
+    msgpackCodec,
+  );
+  equal(!extra.ok && extra.error.code, "bad_frame");
+});
+
+Deno.test("[protocol] frames nested deeper than 64 levels are refused before decoding", () => {
+  const deep = `{"type":"publish","id":"p","channel":"room:x","data":${"[".repeat(3_600)}1${
+    "]".repeat(3_600)
+  }}`;
+  const json = decodeClientFrame(deep);
+  equal(!json.ok && json.error.code, "bad_message");
+  equal(!json.ok && json.error.temporary, false);
+  equal(!json.ok && json.error.message.includes("deeper than 64 levels"), true);
+  const bytes = new Uint8Array(60_001).fill(0x91);
+  bytes[60_000] = 0xc0;
+  const msgpack = decodeClientFrame(bytes, msgpackCodec);
+  equal(!msgpack.ok && msgpack.error.code, "bad_message");
+  // 62 levels of data inside the envelope still decode (the publish check refuses them
+  // with the message's id).
+  const shallow = `{"type":"publish","id":"p","channel":"room:x","data":${"[".repeat(62)}1${
+    "]".repeat(62)
+  }}`;
+  equal(decodeClientFrame(shallow).ok, true);
+});
+
+Deno.test("[protocol] error messages stay short whatever the frame holds", () => {
+  const longKey = "k".repeat(30_000);
+  const error = errorOf(`{"type":"ping","${longKey}":1}`);
+  equal(error.code, "bad_message");
+  equal(error.message.length < 400, true, `${error.message.length} characters`);
+});

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { ErrorCode } from "./codes.ts";
 import { MAX_HISTORY_LIMIT } from "./limits.ts";
+import type { Position } from "./position.ts";
 
 /** The protocol version this module speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -20,7 +21,7 @@ const channel = z.string().regex(CHANNEL_PATTERN, "must look like namespace:name
 const id = z.string().min(1).max(64);
 const version = z.literal(PROTOCOL_VERSION).optional();
 
-/** A channel position: the epoch and the offset of the last message seen. */
+/** A channel {@linkcode Position}: the epoch and the offset of the last message seen. */
 export const PositionSchema = z.strictObject({
   epoch: z.string().max(64),
   offset: z.number().int().min(0),
@@ -28,7 +29,9 @@ export const PositionSchema = z.strictObject({
 
 /**
  * Client → server: start receiving a channel's messages. With `since` (the last
- * position the client saw), the server replays everything after it, or nothing.
+ * position the client saw), the server replays everything after it, or nothing. With
+ * `delta: true` on a latest-value channel, messages after the first may come as patches
+ * against the previous one (`message.delta`, see `delta.ts`); ignored on ordered channels.
  */
 export const SubscribeMessage = z.strictObject({
   v: version,
@@ -36,6 +39,7 @@ export const SubscribeMessage = z.strictObject({
   id: id.optional(),
   channel,
   since: PositionSchema.optional(),
+  delta: z.boolean().optional(),
 });
 
 /** Client → server: stop receiving a channel's messages. */
@@ -132,6 +136,8 @@ export interface AnnouncedLimits {
   maxSubscriptions: number;
   messagesPerSecond: number;
   messageBurst: number;
+  /** How deep `publish.data` may nest (`MAX_PAYLOAD_DEPTH`, 32); sent by this server. */
+  maxPayloadDepth?: number;
 }
 
 /** `connected` payload. */
@@ -153,13 +159,12 @@ export interface HistoryEntry {
   data: unknown;
   /** The publishing user's id (client publishes only). */
   from?: string;
+  /** The publishing user's account name, attached by the server (client publishes only). */
+  fromName?: string;
 }
 
 /** `history` payload: the channel's current position and the page, oldest first. */
-export interface HistoryData {
-  epoch: string;
-  /** The channel's current last offset. */
-  offset: number;
+export interface HistoryData extends Position {
   messages: HistoryEntry[];
 }
 
@@ -186,6 +191,8 @@ export type ServerMessage =
       recovered?: boolean;
       snapshot?: unknown;
       presence?: boolean;
+      /** Delta messages are on for this subscription (asked with `subscribe.delta`). */
+      delta?: boolean;
     };
   }
   | { v: 1; type: "unsubscribed"; id?: string; channel: string }
@@ -195,16 +202,27 @@ export type ServerMessage =
     channel: string;
     ts: number;
     data: unknown;
+    /** The publishing user's id, attached by the server (client publishes only). */
     from?: string;
+    /**
+     * The publishing user's account name (unique), attached by the server: the only
+     * sender identity to trust — never a name inside `data`.
+     */
+    fromName?: string;
     offset?: number;
     epoch?: string;
+    /**
+     * `data` is a merge patch against the previous value this connection received on the
+     * channel (subscriptions with delta only; see `delta.ts`).
+     */
+    delta?: true;
   }
   | {
     v: 1;
     type: "ack";
     id: string;
     channel: string;
-    data: { ts: number; offset?: number; epoch?: string; deliveredTo?: number };
+    data: Partial<Position> & { ts: number; deliveredTo?: number };
   }
   | {
     v: 1;

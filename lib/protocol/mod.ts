@@ -7,4 +7,7 @@
 export * from "./codes.ts";
 export * from "./limits.ts";
 export * from "./messages.ts";
+export * from "./position.ts";
 export * from "./codec.ts";
+export * from "./payload.ts";
+export * from "./delta.ts";

@@ -1,12 +1,13 @@
 import type { Handlers } from "$fresh/server.ts";
 import type { AppState } from "../../lib/app/context.ts";
+import { pricesResponse } from "../../lib/prices/http.ts";
 
-/** `GET /api/prices`: the current board as JSON (the same data the page renders first). */
+/**
+ * `GET /api/prices`: `{ seq, ts, quotes }` of the current board, each quote with its
+ * confidence, venues and staleness (the same data the page renders first).
+ */
 export const handler: Handlers<unknown, AppState> = {
   GET(_req, ctx) {
-    const board = ctx.state.services.board();
-    return Response.json(board ?? { seq: 0, ts: 0, quotes: {} }, {
-      headers: { "cache-control": "no-store" },
-    });
+    return pricesResponse(ctx.state.services.board());
   },
 };

@@ -3,7 +3,7 @@
  * backend `Deno.args[1]`, whose handler announces itself on stdout and then hangs until
  * the test kills this process with SIGKILL.
  */
-import { openKv } from "../kv.ts";
+import { openKv } from "../../kv/open.ts";
 import { createJobQueue, type JobBackend } from "../jobs.ts";
 
 const [path, backend] = Deno.args as [string, JobBackend];
