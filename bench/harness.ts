@@ -567,15 +567,34 @@ async function ladder(def: ServerDef, sc: LatencyScenario, options: {
       );
     }
     const ladderSteps = steps.slice(1);
-    let best = ladderSteps.filter(passes).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
-    const above = best &&
-      ladderSteps.find((s) => s.offeredPerSec > best.offeredPerSec && !passes(s));
+    let best: StepRow | undefined = ladderSteps.filter(passes).sort((a, b) =>
+      b.offeredPerSec - a.offeredPerSec
+    )[0];
+    const passed = best;
+    const above = passed &&
+      ladderSteps.find((s) => s.offeredPerSec > passed.offeredPerSec && !passes(s));
     if (!options.fixedOffered && best && above) {
       const mid = (best.offeredPerSec + above.offeredPerSec) / 2;
       const pct = Math.round(100 * mid / capacity);
       const refine = await runStep(server, load, sc, names, mid, sc.stepSeconds, `${pct}%`);
       steps.push(refine);
       if (passes(refine)) best = refine;
+    }
+    // Nothing passed (a probe far above what the server delivers in time, e.g. when it
+    // coalesces writes): go down to 12.5 % and 6.25 %.
+    for (const pct of [12.5, 6.25]) {
+      if (best || options.fixedOffered) break;
+      const low = await runStep(
+        server,
+        load,
+        sc,
+        names,
+        capacity * pct / 100,
+        sc.stepSeconds,
+        `${pct}%`,
+      );
+      steps.push(low);
+      if (passes(low)) best = low;
     }
     const loadLimited = ladderSteps.some((s) => s.note.includes("load-bound"));
     const over = steps.find((s) => s.step === "150%");
