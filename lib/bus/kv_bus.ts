@@ -60,6 +60,7 @@ import {
   takeBatch,
 } from "./commit_plan.ts";
 import { storedSize, UnstorableValueError } from "./stored_size.ts";
+import { createGroupCommit } from "./group_commit.ts";
 import type { Position } from "../protocol/position.ts";
 
 export {
@@ -159,8 +160,7 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     rejected: 0,
     isolations: 0,
   };
-  let pending: PendingPublish[] = [];
-  let flushing: Promise<void> | null = null;
+  const queue = createGroupCommit<PendingPublish>({ take: takeBatch, commit: commitIsolated });
   let closed = false;
 
   function emit(message: BusMessage): void {
@@ -389,25 +389,6 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     }
   }
 
-  async function flush(): Promise<void> {
-    while (pending.length > 0) {
-      const n = takeBatch(pending);
-      const batch = pending.slice(0, n);
-      pending = pending.slice(n);
-      await commitIsolated(batch);
-    }
-  }
-
-  function scheduleFlush(): void {
-    if (flushing) return;
-    flushing = new Promise<void>((resolve) => queueMicrotask(resolve))
-      .then(flush)
-      .finally(() => {
-        flushing = null;
-        if (pending.length > 0) scheduleFlush();
-      });
-  }
-
   /**
    * The bytes KV will store for a message of `channel` with `data`: measured as the
    * stored message, with the largest epoch, offset and time it can get.
@@ -457,8 +438,7 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
         );
       }
       return new Promise<BusMessage>((resolve, reject) => {
-        pending.push({ ...planned, cost: publishCost(planned, keepsHistory), resolve, reject });
-        scheduleFlush();
+        queue.push({ ...planned, cost: publishCost(planned, keepsHistory), resolve, reject });
       });
     },
     onMessage(listener) {
@@ -496,7 +476,7 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     async close() {
       closed = true;
       clearInterval(poller);
-      while (flushing) await flushing;
+      await queue.idle();
       watchAbort.abort();
       await watching;
       await Promise.all(queues);

@@ -64,6 +64,7 @@ import {
   SHARDS,
 } from "./kv_bus.ts";
 import { storedSizeBound, UnstorableValueError } from "./stored_size.ts";
+import { createGroupCommit } from "./group_commit.ts";
 
 /**
  * Largest message, UTF-8 bytes of its JSON: the KV engine's 60 KiB (which it counts in V8's
@@ -354,8 +355,22 @@ export async function createRedisBus(options: RedisBusOptions): Promise<BusEngin
   };
   /** A command missed its deadline and none has succeeded since: Redis is slow or stopped. */
   let stalled = false;
-  let pending: PendingPublish[] = [];
-  let flushing: Promise<void> | null = null;
+  const queue = createGroupCommit<PendingPublish>({
+    // As many as one script call may carry (at least one).
+    take(pending) {
+      let n = 0;
+      let bytes = 0;
+      while (
+        n < pending.length && n < MAX_BATCH_MESSAGES &&
+        (n === 0 || bytes + pending[n].bytes <= MAX_BATCH_BYTES)
+      ) {
+        bytes += pending[n].bytes;
+        n++;
+      }
+      return n;
+    },
+    commit: (batch) => commit(batch),
+  });
   let closed = false;
   /** Ends the reader's pause between two attempts (when closing). */
   let wake = () => {};
@@ -539,33 +554,6 @@ export async function createRedisBus(options: RedisBusOptions): Promise<BusEngin
     stats.maxBatch = Math.max(stats.maxBatch, committed);
   }
 
-  async function flush(): Promise<void> {
-    while (pending.length > 0) {
-      let n = 0;
-      let bytes = 0;
-      while (
-        n < pending.length && n < MAX_BATCH_MESSAGES &&
-        (n === 0 || bytes + pending[n].bytes <= MAX_BATCH_BYTES)
-      ) {
-        bytes += pending[n].bytes;
-        n++;
-      }
-      const batch = pending.slice(0, n);
-      pending = pending.slice(n);
-      await commit(batch);
-    }
-  }
-
-  function scheduleFlush(): void {
-    if (flushing) return;
-    flushing = new Promise<void>((resolve) => queueMicrotask(resolve))
-      .then(flush)
-      .finally(() => {
-        flushing = null;
-        if (pending.length > 0) scheduleFlush();
-      });
-  }
-
   /** The message's JSON after its `{` and its bytes, checked; throws BusRejection. */
   function encode(
     channel: string,
@@ -612,13 +600,13 @@ export async function createRedisBus(options: RedisBusOptions): Promise<BusEngin
         stats.rejected++;
         return Promise.reject(err);
       }
-      if (pending.length >= MAX_PENDING) {
+      if (queue.size >= MAX_PENDING) {
         return Promise.reject(
           new Error(`Cannot publish to ${channel}: ${MAX_PENDING} publishes wait for Redis; retry`),
         );
       }
       return new Promise<BusMessage>((resolve, reject) => {
-        pending.push({
+        queue.push({
           channel,
           data,
           from: opts.from,
@@ -628,7 +616,6 @@ export async function createRedisBus(options: RedisBusOptions): Promise<BusEngin
           resolve,
           reject,
         });
-        scheduleFlush();
       });
     },
     onMessage(listener) {
@@ -704,7 +691,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<BusEngin
     stats: () => ({ ...structuredClone(stats), up: isUp() }),
     async close() {
       closed = true;
-      while (flushing) await flushing;
+      await queue.idle();
       const readerClosed = closeRedis(reader);
       wake();
       await reading;
