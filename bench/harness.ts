@@ -29,12 +29,27 @@ type ServerName =
   | "gateway-guard"
   | "gateway-2x";
 
+/**
+ * What our gateways are offered: the batching JSON codec (docs/PROTOCOL.md, "Batched frames"),
+ * as the SDK offers it; `BENCH_BATCH=off` offers plain JSON (one message per frame) for A/B.
+ */
+const GATEWAY_SUBPROTOCOL = Deno.env.get("BENCH_BATCH") === "off"
+  ? "realtime.v1.json"
+  : "realtime.v1.json.batch";
+
+/** `BENCH_CPU_PROF=<dir>`: our gateways write a CPU profile there (bench/README.md). */
+const CPU_PROF = Deno.env.get("BENCH_CPU_PROF")
+  ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("BENCH_CPU_PROF")}`]
+  : [];
+
 interface ServerDef {
   name: ServerName;
   command: string[];
   env?: Record<string, string>;
   protocol: "json" | "sio";
   tokenIn: "query" | "header" | "sio";
+  /** `Sec-WebSocket-Protocol` to offer (our gateways: the batching JSON codec). */
+  subprotocol?: string;
   /** Channel name for a logical channel (`latest`: a latest-value channel). */
   channel: (name: string, latest?: boolean) => string;
   /** WebSocket URL from the port. */
@@ -50,7 +65,9 @@ const DENO = Deno.execPath();
 const SECRET = "bench-secret-bench-secret-bench-secret!!";
 const PEER_TOKEN = "bench-token";
 const root = new URL("../", import.meta.url);
-const tmp = await Deno.makeTempDir();
+const tmp = await Deno.makeTempDir(
+  Deno.env.get("BENCH_KV_DIR") ? { dir: Deno.env.get("BENCH_KV_DIR") } : {},
+);
 const hasTaskset = await new Deno.Command("taskset", { args: ["-c", "0", "true"] }).output()
   .then((o) => o.success, () => false);
 
@@ -91,6 +108,7 @@ const ALL_SERVERS: ServerDef[] = [
       "serve",
       "-A",
       "--v8-flags=--expose-gc",
+      ...CPU_PROF,
       "--port",
       "0",
       "--host",
@@ -100,16 +118,25 @@ const ALL_SERVERS: ServerDef[] = [
     env: { DENO_JOBS: "1" },
     protocol: "json",
     tokenIn: "header",
+    subprotocol: GATEWAY_SUBPROTOCOL,
     channel: (n, latest) => `${latest ? "board" : "bench"}:${n}`,
     url: (p) => `ws://127.0.0.1:${p}/ws`,
   },
   {
     // The same handler through the connection guard (lib/net/guard.ts), one isolate.
     name: "gateway-guard",
-    command: [DENO, "run", "-A", "--v8-flags=--expose-gc", "bench/peers/gateway_guarded.ts"],
+    command: [
+      DENO,
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      ...CPU_PROF,
+      "bench/peers/gateway_guarded.ts",
+    ],
     env: { DENO_JOBS: "1" },
     protocol: "json",
     tokenIn: "header",
+    subprotocol: GATEWAY_SUBPROTOCOL,
     channel: (n, latest) => `${latest ? "board" : "bench"}:${n}`,
     url: (p) => `ws://127.0.0.1:${p}/ws`,
   },
@@ -351,6 +378,8 @@ const LOAD_BOUND = 0.85;
 const P99_BOUND_MS = 50;
 /** Ladder steps, % of the throughput found by the probe. */
 const LADDER = [25, 50, 75, 100, 125, 150];
+/** Steps above the ladder, % of the probe's throughput, while the top step still passes. */
+const EXTEND = [200, 300, 400];
 /** Longest wait for a step's last value after its schedule ended, ms. */
 const DRAIN_MS = 12_000;
 
@@ -536,6 +565,7 @@ async function ladder(def: ServerDef, sc: LatencyScenario, options: {
     protocol: def.protocol,
     token: await tokenFor(def),
     tokenIn: def.tokenIn,
+    subprotocol: def.subprotocol,
     count: sc.connections,
     channels: Array.from({ length: sc.connections }, (_, i) => sc.plan(i).map((c) => names[c])),
     timeoutMs: 60_000,
@@ -566,38 +596,60 @@ async function ladder(def: ServerDef, sc: LatencyScenario, options: {
         await runStep(server, load, sc, names, capacity * pct / 100, sc.stepSeconds, `${pct}%`),
       );
     }
-    const ladderSteps = steps.slice(1);
-    let best: StepRow | undefined = ladderSteps.filter(passes).sort((a, b) =>
-      b.offeredPerSec - a.offeredPerSec
-    )[0];
-    const passed = best;
-    const above = passed &&
-      ladderSteps.find((s) => s.offeredPerSec > passed.offeredPerSec && !passes(s));
-    if (!options.fixedOffered && best && above) {
-      const mid = (best.offeredPerSec + above.offeredPerSec) / 2;
-      const pct = Math.round(100 * mid / capacity);
-      const refine = await runStep(server, load, sc, names, mid, sc.stepSeconds, `${pct}%`);
-      steps.push(refine);
-      if (passes(refine)) best = refine;
+    // The probe's delivered rate underestimates a server that skips superseded values when
+    // saturated: while the top step passes, go on up (200, 300, 400 % of the probe).
+    for (const pct of options.fixedOffered ? [] : EXTEND) {
+      const top = steps.slice(1).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
+      if (!top || !passes(top)) break;
+      steps.push(
+        await runStep(server, load, sc, names, capacity * pct / 100, sc.stepSeconds, `${pct}%`),
+      );
     }
     // Nothing passed (a probe far above what the server delivers in time, e.g. when it
-    // coalesces writes): go down to 12.5 % and 6.25 %.
+    // batches or coalesces bursts): go down to 12.5 % and 6.25 %.
+    const passing = () =>
+      steps.slice(1).filter(passes).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
     for (const pct of [12.5, 6.25]) {
-      if (best || options.fixedOffered) break;
-      const low = await runStep(
-        server,
-        load,
-        sc,
-        names,
-        capacity * pct / 100,
-        sc.stepSeconds,
-        `${pct}%`,
+      if (passing() || options.fixedOffered) break;
+      steps.push(
+        await runStep(server, load, sc, names, capacity * pct / 100, sc.stepSeconds, `${pct}%`),
       );
-      steps.push(low);
-      if (passes(low)) best = low;
     }
+    // Then halve the gap between the highest passing step and the lowest failing one above it,
+    // twice (capacity within about an eighth of the gap).
+    for (let i = 0; i < 2 && !options.fixedOffered; i++) {
+      const low = passing();
+      const high = low && steps.slice(1)
+        .filter((s) => s.offeredPerSec > low.offeredPerSec && !passes(s))
+        .sort((a, b) => a.offeredPerSec - b.offeredPerSec)[0];
+      if (!low || !high || high.offeredPerSec / low.offeredPerSec < 1.08) break;
+      const mid = (low.offeredPerSec + high.offeredPerSec) / 2;
+      const pct = Math.round(100 * mid / capacity);
+      steps.push(await runStep(server, load, sc, names, mid, sc.stepSeconds, `${pct}%`));
+    }
+    const ladderSteps = steps.slice(1);
+    const best: StepRow | undefined = passing();
     const loadLimited = ladderSteps.some((s) => s.note.includes("load-bound"));
-    const over = steps.find((s) => s.step === "150%");
+    // Freshness under overload: 150 % of the capacity found (of the probe's throughput when
+    // no step passed; a ladder step within 5 % of that load serves). Overload means a busy
+    // server: while its core is below 0.9 there (the capacity found was a floor), 1.5 × more,
+    // at most twice.
+    let over: StepRow | undefined;
+    if (sc.latest && !options.fixedOffered) {
+      let target = 1.5 * (best?.offeredPerSec ?? capacity);
+      let label = "150% of capacity";
+      over = steps.slice(1).find((s) => Math.abs(s.offeredPerSec / target - 1) <= 0.05);
+      for (let more = 0; more <= 2; more++) {
+        if (!over) {
+          over = await runStep(server, load, sc, names, target, sc.stepSeconds, label);
+          steps.push(over);
+        }
+        if ((over.serverCpu ?? 1) >= 0.9 || over.note.includes("load-bound") || more === 2) break;
+        target *= 1.5;
+        label = `${Math.round(100 * target / (best?.offeredPerSec ?? capacity))}% of capacity`;
+        over = steps.slice(1).find((s) => Math.abs(s.offeredPerSec / target - 1) <= 0.05);
+      }
+    }
     const headline: Row = {
       server: def.name,
       throughputPerSec: probe.deliveredPerSec,
@@ -608,7 +660,11 @@ async function ladder(def: ServerDef, sc: LatencyScenario, options: {
         : (probe.note.includes("load-bound") ? "probe load-bound: throughput is the load's" : ""),
       ...(sc.latest && over
         ? {
+          overloadStep: over.step,
           overloadOffered: over.offeredPerSec,
+          overloadServerCpu: over.serverCpu,
+          overloadLoadCpu: over.loadCpu,
+          overloadNote: over.note,
           ageP50ms: over.ageP50ms as number,
           ageP99ms: over.ageP99ms as number,
           ageMaxMs: over.ageMaxMs as number,
@@ -651,7 +707,13 @@ async function latencyScenario(
   const steps: Row[] = [];
   for (const def of defs) {
     try {
-      const r = await ladder(def, sc);
+      // BENCH_FIXED=<deliveries/s>: the probe, then three steps at that load (A/B of a change).
+      const fixed = Number(Deno.env.get("BENCH_FIXED") ?? 0);
+      const r = await ladder(
+        def,
+        sc,
+        fixed > 0 ? { steps: [100, 100, 100], fixedOffered: fixed } : {},
+      );
       headlines.push(r.headline);
       steps.push(...r.steps);
     } catch (err) {
@@ -672,6 +734,7 @@ async function connectStorm(def: ServerDef, connections: number): Promise<Row> {
       protocol: def.protocol,
       token: await tokenFor(def),
       tokenIn: def.tokenIn,
+      subprotocol: def.subprotocol,
       count: connections,
       channels: [],
       timeoutMs: 60_000,
@@ -715,6 +778,7 @@ async function idleMemory(def: ServerDef, connections: number): Promise<Row> {
       protocol: def.protocol,
       token: await tokenFor(def),
       tokenIn: def.tokenIn,
+      subprotocol: def.subprotocol,
       count: connections,
       channels: [],
       timeoutMs: 120_000,

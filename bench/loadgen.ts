@@ -33,6 +33,11 @@ export interface LoadSpec {
   /** How the token travels: query `?token=`, `Authorization` header, or Socket.IO auth. */
   token: string;
   tokenIn: "query" | "header" | "sio";
+  /**
+   * `Sec-WebSocket-Protocol` to offer. A `….batch` subprotocol means a text frame may hold
+   * several messages separated by line feeds (docs/PROTOCOL.md, "Batched frames").
+   */
+  subprotocol?: string;
   /** Sockets to open. */
   count: number;
   /** Channels socket i subscribes to: `channels[i % channels.length]` (empty = none). */
@@ -191,6 +196,8 @@ function onValue(s: number, c: number, k: number, now: number): void {
 // ---- byte scanning ------------------------------------------------------------------------
 
 const K = enc.encode('"k":');
+const LF = 0x0a;
+const batched = spec.subprotocol?.endsWith(".batch") ?? false;
 const SEQ = enc.encode('"seq":');
 
 function find(buf: Uint8Array, from: number, to: number, pat: Uint8Array): number {
@@ -269,6 +276,7 @@ function request(): string {
   let path = url.pathname + url.search;
   const headers = [`Host: ${url.host}`, "Upgrade: websocket", "Connection: Upgrade"];
   headers.push(`Sec-WebSocket-Key: ${key}`, "Sec-WebSocket-Version: 13");
+  if (spec.subprotocol) headers.push(`Sec-WebSocket-Protocol: ${spec.subprotocol}`);
   if (spec.protocol === "sio") path = "/socket.io/?EIO=4&transport=websocket";
   else if (spec.tokenIn === "query") {
     path += `${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(spec.token)}`;
@@ -393,11 +401,17 @@ async function run(i: number, done: (ok: boolean) => void): Promise<void> {
       const opcode = b0 & 0x0f;
       at = end;
       if (opcode === 1 || opcode === 2) {
-        const seqAt = find(buf, start, end, SEQ);
-        if (seqAt >= 0) {
-          const kAt = find(buf, start, seqAt, K);
-          onValue(s, kAt >= 0 ? intAt(buf, kAt) : 0, intAt(buf, seqAt), now);
-        } else onControl(dec.decode(buf.subarray(start, end)));
+        // A batched frame: messages separated by line feeds, each scanned on its own.
+        for (let from = start; from < end;) {
+          let to = batched ? buf.subarray(from, end).indexOf(LF) : -1;
+          to = to < 0 ? end : from + to;
+          const seqAt = find(buf, from, to, SEQ);
+          if (seqAt >= 0) {
+            const kAt = find(buf, from, seqAt, K);
+            onValue(s, kAt >= 0 ? intAt(buf, kAt) : 0, intAt(buf, seqAt), now);
+          } else onControl(dec.decode(buf.subarray(from, to)));
+          from = to + 1;
+        }
       } else if (opcode === 9) sendFrame(conn, clientFrame(10, buf.slice(start, end)));
       else if (opcode === 8) {
         sock.closed = true;

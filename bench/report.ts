@@ -1,7 +1,8 @@
 /**
  * Renders a harness run (bench/results/latest.json) as the Markdown tables of
  * docs/PERFORMANCE.md: per latency scenario the headline (capacity at p99 ≤ 50 ms and its
- * ratios; for the board, freshness at 150 %) and the ladder; then connect, idle, storm.
+ * ratios; for the board, freshness at 150 % of capacity) and the ladder; then connect, idle,
+ * storm.
  *
  *   deno run -A bench/report.ts [bench/results/latest.json]
  */
@@ -56,15 +57,21 @@ for (const sc of ["fanout", "board", "isolates"]) {
     ["note", "note"],
   ], head));
   if (sc === "board") {
-    out.push(`\n#### board: freshness at 150 % of each server's throughput\n`);
+    out.push(
+      `\n#### board: freshness under overload (150 % of each server's capacity, busy core)\n`,
+    );
     out.push(table([
       ["server", "server"],
+      ["overloadStep", "step"],
       ["overloadOffered", "offered (/s)"],
+      ["overloadServerCpu", "server CPU"],
+      ["overloadLoadCpu", "load CPU"],
       ["ageP50ms", "age p50 (ms)"],
       ["ageP99ms", "age p99 (ms)"],
       ["ageMaxMs", "age max (ms)"],
       ["skippedPct", "values skipped (%)"],
       ["overloadLost", "lost"],
+      ["overloadNote", "note"],
     ], head));
   }
   const steps = run.report[`${sc}-steps`];

@@ -54,7 +54,9 @@ export const hub = new Hub({
   // As the app (lib/app/services.ts): latest values coalesced, flow control on (A/B:
   // BENCH_COALESCE=off, BENCH_FLOW=off).
   coalesceLatest: Deno.env.get("BENCH_COALESCE") !== "off",
-  flow: Deno.env.get("BENCH_FLOW") === "off" ? undefined : DEFAULT_FLOW,
+  flow: Deno.env.get("BENCH_FLOW") === "off"
+    ? undefined
+    : { ...DEFAULT_FLOW, ...JSON.parse(Deno.env.get("BENCH_FLOW_JSON") ?? "{}") },
   // Benchmarks open many connections for one user from one address at a high rate.
   limits: {
     maxConnectionsPerIp: 1e9,
@@ -67,6 +69,56 @@ export const hub = new Hub({
   },
 });
 hub.start();
+// Diagnostics (bench/README.md): BENCH_TRACE=<file> appends, every second, how late the
+// publisher ran (publish − scheduled time), how late values reached the hub (hub.deliver −
+// scheduled: the bus's share), the hub's coalesced fan-outs and the connections held back.
+const TRACE = Deno.env.get("BENCH_TRACE");
+/** How late each publish ran, ms (only with BENCH_TRACE; emptied every second). */
+const pubLate: number[] | null = TRACE ? [] : null;
+if (TRACE && pubLate) {
+  const pub = pubLate;
+  const deliv: number[] = [];
+  const flushMs: number[] = [];
+  const origDeliver = hub.deliver.bind(hub);
+  hub.deliver = (channel, data, options) => {
+    const t = (data as { t?: number })?.t;
+    if (typeof t === "number") deliv.push(Date.now() - t);
+    return origDeliver(channel, data, options);
+  };
+  const origFlush = hub.flushLatest.bind(hub);
+  hub.flushLatest = () => {
+    const a = performance.now();
+    origFlush();
+    flushMs.push(performance.now() - a);
+  };
+  const q = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? Math.round(s[Math.floor(p * (s.length - 1))]) : null;
+  };
+  setInterval(() => {
+    if (deliv.length === 0 && pub.length === 0) return;
+    Deno.writeTextFileSync(
+      TRACE,
+      JSON.stringify({
+        at: new Date().toISOString().slice(11, 19),
+        pubN: pub.length,
+        pub50: q(pub, 0.5),
+        pub99: q(pub, 0.99),
+        delivN: deliv.length,
+        deliv50: q(deliv, 0.5),
+        deliv99: q(deliv, 0.99),
+        flushes: flushMs.length,
+        flush50: q(flushMs, 0.5),
+        flush99: q(flushMs, 0.99),
+        behind: hub.stats().behind,
+      }) + "\n",
+      { append: true },
+    );
+    pub.length = 0;
+    deliv.length = 0;
+    flushMs.length = 0;
+  }, 1000);
+}
 // As the app: bus messages delivered to the hub, gaps closing subscribers (lib/app/bridge.ts).
 bridgeBusToHub(bus, hub, { log: { warn: (msg, fields) => console.error(msg, fields) } });
 const admit = createAdmission({ hub, auth });
@@ -81,12 +133,18 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+const LATEST = Deno.env.get("BENCH_LATEST") !== "off";
+
 /** Publishes on the open-loop schedule (bench/README.md); resolves once every commit is done. */
 async function publish(body: unknown): Promise<number> {
   const request = parsePublish(body);
   if (typeof request === "string") throw new Error(`Cannot publish: ${request}`);
   const sends: Promise<unknown>[] = [];
-  const ms = await runTicks(request, (channel, data) => sends.push(bus.publish(channel, data)));
+  const ms = await runTicks(request, (channel, data) => {
+    pubLate?.push(Date.now() - data.t);
+    // As the app's market engine: board values are latest values (BENCH_LATEST=off: not).
+    sends.push(bus.publish(channel, data, { latest: LATEST && channel.startsWith("board:") }));
+  });
   await Promise.all(sends);
   return ms;
 }

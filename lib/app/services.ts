@@ -150,6 +150,11 @@ export async function createServices(
     board: () => latest,
     chainStatus: () => chain?.status() ?? offStatus(config.chain, now()),
   });
+  /** Whether `channel` is in a latest-value namespace: a newer value may replace a waiting one. */
+  const isLatest = (channel: string) => {
+    const resolved = resolveChannel(namespaces, channel);
+    return !("error" in resolved) && resolved.policy.mode === "latest";
+  };
   const busOptions = {
     now,
     historyOf(channel: string) {
@@ -271,7 +276,11 @@ export async function createServices(
         sources: config.prices.sources.join(","),
       }),
     async publish(messages) {
-      await Promise.all(messages.map((m) => bus.publish(m.channel, m.data)));
+      // Prices, candles and the overview are latest values: under load the bus commits the
+      // newest of each channel, not every value late (lib/bus/group_commit.ts).
+      await Promise.all(
+        messages.map((m) => bus.publish(m.channel, m.data, { latest: isLatest(m.channel) })),
+      );
     },
   });
 
@@ -287,7 +296,11 @@ export async function createServices(
     async publish(messages) {
       await Promise.all(
         messages.map((m) =>
-          bus.publish(m.channel, m.data, m.key === undefined ? {} : { idempotencyKey: m.key })
+          bus.publish(
+            m.channel,
+            m.data,
+            m.key === undefined ? { latest: isLatest(m.channel) } : { idempotencyKey: m.key },
+          )
         ),
       );
     },

@@ -120,6 +120,62 @@ export function runBusConformance(
     equal(stats.delivered, 150);
   });
 
+  test("two engines taking turns on one channel and shard: offsets never repeat or skip", async (make) => {
+    // An engine that committed last on a shard may build on what it wrote (KV) — until the
+    // other engine commits there: then its pointer check fails and it reads afresh.
+    const a = await make({ historyOf: policy(100) });
+    const b = await make({ historyOf: policy(100) });
+    const sameShard = ["room:t0", ...range(1, 400).map((i) => `room:t${i}`)]
+      .filter((c) => shardOf(c) === shardOf("room:t0")).slice(0, 2);
+    const [x, y] = sameShard;
+    const offsets: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      offsets.push((await a.publish(x, { round, by: "a" })).offset);
+      offsets.push((await a.publish(x, { round, by: "a2" })).offset);
+      offsets.push((await b.publish(x, { round, by: "b" })).offset);
+      await b.publish(y, { round }); // the same shard, another channel
+      offsets.push((await a.publish(x, { round, by: "a3" })).offset);
+    }
+    deepStrictEqual(offsets, range(1, 24), "every publish on x got the next offset");
+    const page = await b.history(x, { limit: 100 });
+    deepStrictEqual(page.messages.map((m) => m.offset), range(1, 24));
+  });
+
+  test("latest publishes: a waiting value is replaced by a newer one, never stored", async (make) => {
+    const bus = await make({ historyOf: policy(1) });
+    const got = collect(bus);
+    // 100 publishes in one moment: all wait for the same round, so only the newest of each
+    // latest channel (and every ordered publish) is committed.
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => {
+      if (i % 10 === 0) return bus.publish("room:o", { i });
+      return bus.publish(i % 2 ? "prices:a" : "prices:b", { i }, { latest: true });
+    }));
+    const data = (m: BusMessage) => (m.data as { i: number }).i;
+    for (let i = 0; i < 100; i++) {
+      if (i % 10 === 0) continue;
+      const channel = i % 2 ? "prices:a" : "prices:b";
+      equal(results[i].channel, channel);
+      equal(data(results[i]), i % 2 ? 99 : 98, `publish ${i} resolved with its channel's newest`);
+      equal(results[i].offset, 1);
+    }
+    deepStrictEqual(
+      results.filter((m) => m.channel === "room:o").map(data),
+      [0, 10, 20, 30, 40, 50, 60, 70, 80, 90],
+      "ordered publishes are never replaced",
+    );
+    await until(() => got.length >= 12, "12 deliveries");
+    deepStrictEqual(got.filter((m) => m.channel === "prices:a").map(data), [99]);
+    deepStrictEqual(got.filter((m) => m.channel === "prices:b").map(data), [98]);
+    equal((await bus.position("prices:a")).offset, 1, "the replaced values were never stored");
+    // A latest publish with an idempotency key is committed as itself.
+    const keyed = await Promise.all([
+      bus.publish("prices:a", { i: 100 }, { latest: true, idempotencyKey: "k1" }),
+      bus.publish("prices:a", { i: 101 }, { latest: true }),
+    ]);
+    deepStrictEqual(keyed.map(data), [100, 101]);
+    deepStrictEqual(keyed.map((m) => m.offset), [2, 3]);
+  });
+
   test("two engines on one store: each sees the other's messages, in order, once", async (make) => {
     const a = await make({ historyOf: policy(1000) });
     const b = await make({ historyOf: policy(1000) });

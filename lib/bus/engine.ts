@@ -43,6 +43,13 @@ export interface PublishOptions {
    * the same key on another channel is another publish.
    */
   idempotencyKey?: string;
+  /**
+   * A latest value (a price, a status): while it waits for its commit, a newer latest publish
+   * on the same channel replaces it — it is never stored or delivered, and its promise
+   * resolves with the newer message. Under overload the bus then commits the newest value of
+   * each channel, not every value late. Ignored with `idempotencyKey`.
+   */
+  latest?: boolean;
 }
 
 /**

@@ -60,7 +60,7 @@ import {
   takeBatch,
 } from "./commit_plan.ts";
 import { storedSize, UnstorableValueError } from "./stored_size.ts";
-import { createGroupCommit } from "./group_commit.ts";
+import { createGroupCommit, latestKey, settleWithNewer } from "./group_commit.ts";
 import type { Position } from "../protocol/position.ts";
 
 export {
@@ -75,10 +75,21 @@ export {
 /** Most messages one history read returns. */
 export const MAX_HISTORY_READ = 1_000;
 const MAX_COMMIT_ATTEMPTS = 30;
+/** Heads of our own last commits kept in memory (the most recently written). */
+const MAX_OWN_HEADS = 10_000;
+
+/** A shard's pointer as our own last commit left it (lib/bus/kv_bus.ts `ownPointers`). */
+interface OwnPointer extends ShardPointer {
+  versionstamp: string;
+  /** The versionstamp of the first of our commits on the shard since another's. */
+  since: string;
+}
 
 interface PendingPublish extends PlannedPublish {
   /** What it adds to a commit at most (lib/bus/commit_plan.ts). */
   cost: CommitCost;
+  /** A newer latest publish on the channel may replace it while it waits (PublishOptions). */
+  latest?: boolean;
   resolve(message: BusMessage): void;
   reject(err: unknown): void;
 }
@@ -128,12 +139,17 @@ function emptyEpoch(policy: HistoryPolicy, now: number): string {
   return headTtlMs(policy) === undefined ? "v" : `v${Math.floor(now / policy.ttlMs).toString(36)}`;
 }
 
+/**
+ * `kv.getMany` of any number of keys: chunks of 10 (KV's bound), all in flight at once — one
+ * wait instead of one per chunk, which on a busy event loop is one turn each (a commit of a
+ * 100-channel round read its heads in ten turns: docs/PERFORMANCE.md, "Fresh prices under
+ * overload").
+ */
 async function getMany<T>(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
-  const out: Deno.KvEntryMaybe<T>[] = [];
-  for (let i = 0; i < keys.length; i += 10) {
-    out.push(...await kv.getMany<T[]>(keys.slice(i, i + 10)));
-  }
-  return out;
+  if (keys.length <= 10) return keys.length === 0 ? [] : await kv.getMany<T[]>(keys);
+  const chunks: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
+  for (let i = 0; i < keys.length; i += 10) chunks.push(kv.getMany<T[]>(keys.slice(i, i + 10)));
+  return (await Promise.all(chunks)).flat();
 }
 
 /** Creates and starts a KV bus for this isolate. */
@@ -144,6 +160,16 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
   const listeners: ((m: BusMessage) => void)[] = [];
   const gapListeners: ((shard: number, of: (c: string) => number) => void)[] = [];
   const lastSeq: number[] = new Array(SHARDS).fill(0);
+  /**
+   * What this engine's own last commit on each shard left: the shard's pointer (seq and the
+   * commit's versionstamp) and the heads it wrote. While no other commit on the shard is known
+   * (the log seen ends at our seq), the next commit builds on them without reading — the
+   * pointer check still guards it: if another isolate committed in between, the check fails
+   * and the retry reads everything fresh. On a busy event loop every read is a turn, so a
+   * lone publisher (the market lease holder) commits in one wait instead of three or more.
+   */
+  const ownPointers = new Map<number, OwnPointer>();
+  const ownHeads = new Map<string, { head: ChannelHead; versionstamp: string }>();
   const queues: Promise<void>[] = new Array(SHARDS).fill(Promise.resolve());
   const stats: BusStats = {
     engine: "kv",
@@ -160,7 +186,12 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     rejected: 0,
     isolations: 0,
   };
-  const queue = createGroupCommit<PendingPublish>({ take: takeBatch, commit: commitIsolated });
+  const queue = createGroupCommit<PendingPublish>({
+    take: takeBatch,
+    commit: commitIsolated,
+    keyOf: latestKey,
+    replaced: settleWithNewer,
+  });
   let closed = false;
 
   function emit(message: BusMessage): void {
@@ -264,7 +295,8 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     for (let attempt = 1;; attempt++) {
       let plan: CommitPlan<PendingPublish>;
       try {
-        plan = await readAndPlan(batch);
+        // A retry reads everything: what we knew was overtaken.
+        plan = await readAndPlan(batch, attempt === 1);
       } catch (err) {
         throw new CommitError("read", err);
       }
@@ -293,32 +325,83 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
     }
   }
 
-  /** Reads what a commit of `batch` builds on, and plans it (lib/bus/commit_plan.ts). */
-  async function readAndPlan(batch: PendingPublish[]): Promise<CommitPlan<PendingPublish>> {
+  /**
+   * Reads what a commit of `batch` builds on, and plans it (lib/bus/commit_plan.ts). With
+   * `useOwn`, a shard this engine committed last (as far as its log shows) and the heads that
+   * commit wrote are taken from memory instead (see `ownPointers`).
+   */
+  async function readAndPlan(
+    batch: PendingPublish[],
+    useOwn: boolean,
+  ): Promise<CommitPlan<PendingPublish>> {
     const reads = planReads(batch);
+    const t = now();
     const markerEntries = await getMany<IdempotencyMarker>(kv, reads.markers.map((m) => m.key));
     const markers = new Map<string, IdempotencyMarker>();
     markerEntries.forEach((entry, i) => {
       if (entry.value) markers.set(reads.markers[i].scope, entry.value);
     });
-    // Pointers first, then heads: a head written after our pointer read comes with a
-    // pointer change, which fails the pointer check. Heads are always read fresh — a
-    // cached head can be stale even when the pointer check passes. Heads are written only
-    // in commits that move their shard's pointer, so a missing head needs no check.
-    const pointerEntries = await kv.getMany<{ seq: number }[]>(reads.shards.map(busPointerKey));
     const pointers = new Map<number, ShardPointer>();
-    pointerEntries.forEach((entry, i) => {
-      pointers.set(reads.shards[i], {
-        seq: entry.value?.seq ?? 0,
-        versionstamp: entry.versionstamp,
-      });
-    });
-    const headEntries = await getMany<ChannelHead>(kv, reads.channels.map(busHeadKey));
     const heads = new Map<string, ChannelHead>();
-    headEntries.forEach((entry, i) => {
-      if (entry.value) heads.set(reads.channels[i], entry.value);
-    });
-    return planCommit({ batch, markers, pointers, heads, historyOf, now: now(), newEpoch });
+    const toRead: number[] = [];
+    for (const shard of reads.shards) {
+      const own = useOwn ? ownPointers.get(shard) : undefined;
+      if (own && lastSeq[shard] <= own.seq) pointers.set(shard, own);
+      else toRead.push(shard);
+    }
+    const channelsToRead: string[] = [];
+    for (const channel of reads.channels) {
+      const chain = useOwn ? ownPointers.get(shardOf(channel)) : undefined;
+      const own = chain && pointers.has(shardOf(channel)) ? ownHeads.get(channel) : undefined;
+      // A head we wrote since the shard became ours without a break (commits by us only, each
+      // checking the one before) is current — unless it may have expired (1 s of slack).
+      const ttl = own ? headTtlMs(historyOf(channel)) : undefined;
+      if (
+        own && own.versionstamp >= chain!.since &&
+        (ttl === undefined || own.head.ts + ttl > t + 1_000)
+      ) {
+        heads.set(channel, own.head);
+      } else channelsToRead.push(channel);
+    }
+    // Pointers first, then heads: a head written after our pointer read comes with a
+    // pointer change, which fails the pointer check. Heads are written only in commits
+    // that move their shard's pointer, so a missing head needs no check.
+    if (toRead.length > 0) {
+      const pointerEntries = await kv.getMany<{ seq: number }[]>(toRead.map(busPointerKey));
+      pointerEntries.forEach((entry, i) => {
+        pointers.set(toRead[i], { seq: entry.value?.seq ?? 0, versionstamp: entry.versionstamp });
+      });
+    }
+    if (channelsToRead.length > 0) {
+      const headEntries = await getMany<ChannelHead>(kv, channelsToRead.map(busHeadKey));
+      headEntries.forEach((entry, i) => {
+        if (entry.value) heads.set(channelsToRead[i], entry.value);
+      });
+    }
+    return planCommit({ batch, markers, pointers, heads, historyOf, now: t, newEpoch });
+  }
+
+  /** Remembers what our commit left on its shards (see `ownPointers`). */
+  function remember(plan: CommitPlan<PendingPublish>, versionstamp: string): void {
+    for (const log of plan.logs) {
+      const before = ownPointers.get(log.shard);
+      const checked = plan.checks.find((c) =>
+        c.key.length === 3 && c.key[1] === "ptr" && c.key[2] === log.shard
+      )?.versionstamp;
+      // Built on our own previous commit: the chain goes on; else it starts here.
+      const since = before && checked === before.versionstamp ? before.since : versionstamp;
+      ownPointers.set(log.shard, {
+        seq: log.from + log.entries.length - 1,
+        versionstamp,
+        since,
+      });
+    }
+    for (const { message } of plan.committed) {
+      const head = { epoch: message.epoch, offset: message.offset, ts: message.ts };
+      ownHeads.delete(message.channel); // re-inserted last: the map keeps the newest
+      ownHeads.set(message.channel, { head, versionstamp });
+    }
+    while (ownHeads.size > MAX_OWN_HEADS) ownHeads.delete(ownHeads.keys().next().value!);
   }
 
   /**
@@ -333,7 +416,11 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
       else op.set(w.key, w.value, w.expireIn === undefined ? undefined : { expireIn: w.expireIn });
     }
     const result = await op.commit();
-    if (!result.ok) return false;
+    if (!result.ok) {
+      for (const log of plan.logs) ownPointers.delete(log.shard);
+      return false;
+    }
+    remember(plan, result.versionstamp);
     const n = plan.committed.length;
     stats.commits++;
     stats.published += n;
@@ -438,7 +525,13 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
         );
       }
       return new Promise<BusMessage>((resolve, reject) => {
-        queue.push({ ...planned, cost: publishCost(planned, keepsHistory), resolve, reject });
+        queue.push({
+          ...planned,
+          cost: publishCost(planned, keepsHistory),
+          latest: opts.latest,
+          resolve,
+          reject,
+        });
       });
     },
     onMessage(listener) {

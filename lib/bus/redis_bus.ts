@@ -64,7 +64,7 @@ import {
   SHARDS,
 } from "./kv_bus.ts";
 import { storedSizeBound, UnstorableValueError } from "./stored_size.ts";
-import { createGroupCommit } from "./group_commit.ts";
+import { createGroupCommit, latestKey, settleWithNewer } from "./group_commit.ts";
 
 /**
  * Largest message, UTF-8 bytes of its JSON: the KV engine's 60 KiB (which it counts in V8's
@@ -253,6 +253,8 @@ export interface RedisBusOptions {
 
 interface PendingPublish {
   channel: string;
+  /** A newer latest publish on the channel may replace it while it waits (PublishOptions). */
+  latest?: boolean;
   data: unknown;
   from?: string;
   fromName?: string;
@@ -356,6 +358,8 @@ export async function createRedisBus(options: RedisBusOptions): Promise<BusEngin
   /** A command missed its deadline and none has succeeded since: Redis is slow or stopped. */
   let stalled = false;
   const queue = createGroupCommit<PendingPublish>({
+    keyOf: latestKey,
+    replaced: settleWithNewer,
     // As many as one script call may carry (at least one).
     take(pending) {
       let n = 0;
@@ -612,6 +616,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<BusEngin
           from: opts.from,
           fromName: opts.fromName,
           idempotencyKey: opts.idempotencyKey,
+          latest: opts.latest,
           ...encoded,
           resolve,
           reject,

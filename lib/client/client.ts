@@ -33,14 +33,14 @@ import type {
 } from "./types.ts";
 import {
   codecReady,
-  decodeFrame,
+  decodeFrames,
   defaultCreateSocket,
   encodeFrame,
   frameTooLarge,
   loadMsgpack,
   negotiatedCodec,
   type OutgoingMessage,
-  subprotocol,
+  subprotocolOffers,
 } from "./wire.ts";
 
 export type { Subscription } from "./subscriptions.ts";
@@ -276,7 +276,11 @@ export class RealtimeClient {
     const create = this.#options.createSocket ?? defaultCreateSocket;
     let socket: WebSocketLike;
     try {
-      socket = create(this.#options.url, token, [subprotocol(this.#options.codec)]);
+      socket = create(
+        this.#options.url,
+        token,
+        subprotocolOffers(this.#options.codec, this.#options.batch),
+      );
     } catch {
       return this.#scheduleReconnect();
     }
@@ -286,7 +290,7 @@ export class RealtimeClient {
       if (this.#socket === socket) this.#opened(socket);
     };
     socket.onmessage = (event) => {
-      if (this.#socket === socket) this.#receive(event.data);
+      if (this.#socket === socket) this.#receive(socket, event.data);
     };
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#lost(event.code);
@@ -313,14 +317,23 @@ export class RealtimeClient {
     this.#armDeadLink();
     this.#tokens?.connected(data.user?.expiresAt ?? null);
     this.#pinger.start();
-    // After the re-subscribes (sent on open): queued publishes, in order; then requests.
+    // After the re-subscribes (sent on open): queued publishes, in order and within the
+    // server's rate limit; then requests.
+    this.#publisher.setRate(data.limits?.messagesPerSecond, data.limits?.messageBurst);
     this.#publisher.resume();
     this.#requests.resume();
   }
 
-  #receive(data: unknown): void {
-    const message = decodeFrame(data);
-    if (message === null) return;
+  #receive(socket: WebSocketLike, data: unknown): void {
+    // A batched frame holds several messages, in order; one of them may end this socket's
+    // session (the rest then belongs to a socket no longer ours).
+    for (const message of decodeFrames(data)) {
+      if (this.#socket !== socket) return;
+      this.#handle(message);
+    }
+  }
+
+  #handle(message: ServerMessage): void {
     this.#lastMessageAt = this.#timers.now();
     this.#armDeadLink();
     switch (message.type) {

@@ -6,6 +6,7 @@ export const CLIENT_DEFAULTS = {
   minReconnectDelayMs: 500,
   maxReconnectDelayMs: 20_000,
   codec: "json" as CodecName,
+  batch: true,
   delta: false,
   ackTimeoutMs: 10_000,
   requestTimeoutMs: 10_000,

@@ -3,6 +3,11 @@
  * de-duplicates by it), waits in a bounded FIFO while the connection is not ready, is
  * resent on ack timeouts and temporary errors, and settles exactly once — through its
  * promise (if it still has one), `onPublishSettled` and, on failure, `onPublishFailed`.
+ *
+ * Pacing: once the server has announced its per-connection rate limit (`connected.limits`),
+ * frames go out within half its burst and 80 % of its rate (subscribes and pongs share the
+ * bucket), in order. A queue flushed on reconnect would otherwise run into `rate_limited`
+ * for some publishes, whose resend after a backoff lands behind later ones — out of order.
  */
 import type { ErrorData } from "../protocol/messages.ts";
 import type { Position } from "../protocol/position.ts";
@@ -63,6 +68,13 @@ export class Publisher {
   #entries: Entry[] = [];
   #byId = new Map<string, Entry>();
   #ready = false;
+  /** Pacing (see the module doc): tokens per ms and the bucket's size; null = unpaced. */
+  #rate: { perMs: number; burst: number } | null = null;
+  #tokens = 0;
+  #refilledAt = 0;
+  /** Publishes waiting for a token, in order. */
+  #paced: Entry[] = [];
+  #paceTimer: unknown = null;
   #failedListeners = new Set<(error: PublishError) => void>();
   #settledListeners = new Set<(settlement: PublishSettlement) => void>();
 
@@ -114,6 +126,22 @@ export class Publisher {
     });
   }
 
+  /**
+   * Paces sends to the server's announced limit (`connected.limits`); non-positive or
+   * missing values turn pacing off.
+   */
+  setRate(messagesPerSecond: number | undefined, messageBurst: number | undefined): void {
+    const ok = (n: number | undefined): n is number => typeof n === "number" && n > 0;
+    this.#rate = ok(messagesPerSecond) && ok(messageBurst)
+      ? {
+        perMs: (messagesPerSecond * 0.8) / 1000,
+        burst: Math.max(1, Math.floor(messageBurst / 2)),
+      }
+      : null;
+    this.#tokens = this.#rate?.burst ?? 0;
+    this.#refilledAt = this.#host.timers.now();
+  }
+
   /** The connection is ready (subscriptions sent): sends everything queued, in order. */
   resume(): void {
     this.#ready = true;
@@ -125,6 +153,9 @@ export class Publisher {
   /** The connection is gone: everything unacknowledged waits for the next one. */
   suspend(): void {
     this.#ready = false;
+    this.#paced = [];
+    this.#host.timers.clearTimeout(this.#paceTimer);
+    this.#paceTimer = null;
     for (const entry of this.#entries) {
       this.#host.timers.clearTimeout(entry.timer);
       entry.timer = null;
@@ -189,7 +220,37 @@ export class Publisher {
     this.#byId.set(entry.id, entry);
   }
 
+  /** Sends `entry` now, or after the publishes already waiting for a token. */
   #send(entry: Entry): void {
+    if (this.#rate === null) return this.#transmit(entry);
+    entry.state = "queued";
+    this.#paced.push(entry);
+    this.#pace();
+  }
+
+  /** Sends waiting publishes while there are tokens; else comes back when there will be. */
+  #pace(): void {
+    const rate = this.#rate;
+    if (rate === null) return;
+    const now = this.#host.timers.now();
+    this.#tokens = Math.min(rate.burst, this.#tokens + (now - this.#refilledAt) * rate.perMs);
+    this.#refilledAt = now;
+    while (this.#paced.length > 0 && this.#tokens >= 1) {
+      const entry = this.#paced.shift()!;
+      // Settled, or resent by other means, while it waited.
+      if (!this.#byId.has(entry.id) || entry.state !== "queued" || !this.#ready) continue;
+      this.#tokens -= 1;
+      this.#transmit(entry);
+    }
+    if (this.#paced.length === 0 || this.#paceTimer !== null) return;
+    const wait = Math.max(1, Math.ceil((1 - this.#tokens) / rate.perMs));
+    this.#paceTimer = this.#host.timers.setTimeout(() => {
+      this.#paceTimer = null;
+      this.#pace();
+    }, wait);
+  }
+
+  #transmit(entry: Entry): void {
     const outcome = this.#host.sendPublish(entry.id, entry.channel, entry.data);
     if (outcome === "offline") {
       entry.state = "queued";

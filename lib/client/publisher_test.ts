@@ -216,3 +216,19 @@ Deno.test("[publish] undefined data is refused at once", async () => {
   await rejects(client.publish(ROOM, undefined), (e: PublishError) => e.code === "bad_message");
   equal(failed.length, 1);
 });
+
+Deno.test("[publish] a flushed queue is paced to the server's limit, in order", () => {
+  // The fake server announces 50 messages/s, burst 100: the client spends at most half the
+  // burst at once, then 40 a second (subscribes and pongs share the server's bucket).
+  const { client, last, establish, timers } = fakeClient({ maxQueue: 100 });
+  for (let i = 1; i <= 80; i++) client.publish(ROOM, { i }).catch(() => {});
+  client.connect();
+  establish();
+  const sent = () => last().ofType("publish").map((f) => (f.data as { i: number }).i);
+  equal(sent().length, 50, "half the burst at once");
+  timers.advance(500);
+  equal(sent().length, 70, "then 40 a second");
+  timers.advance(500);
+  deepStrictEqual(sent(), Array.from({ length: 80 }, (_, k) => k + 1), "all, once, in order");
+  client.disconnect();
+});

@@ -253,6 +253,12 @@ export interface ClientOptions {
   /** Wire format to offer (`realtime.v1.<codec>`). Default `"json"`. */
   codec?: CodecName;
   /**
+   * Whether to offer the batching variant of the codec first (`realtime.v1.<codec>.batch`:
+   * the server may put several messages in one frame — docs/PROTOCOL.md, "Batched frames").
+   * A server without it picks the plain codec, offered second. Default true.
+   */
+  batch?: boolean;
+  /**
    * Whether `subscribe()` asks for delta messages when its options do not say
    * ({@linkcode SubscribeOptions.delta}). Safe on any channel: the server honours it on
    * latest-value channels only. Default false.

@@ -33,6 +33,15 @@ export function subprotocol(codec: CodecName): string {
   return `realtime.v1.${codec}`;
 }
 
+/**
+ * The subprotocols to offer for `codec`, preferred first: with `batch`, the batching variant
+ * (`realtime.v1.json.batch`) and then the plain one, which a server without batching picks.
+ */
+export function subprotocolOffers(codec: CodecName, batch: boolean): string[] {
+  const plain = subprotocol(codec);
+  return batch ? [`${plain}.batch`, plain] : [plain];
+}
+
 /** Whether frames of `codec` can be encoded and decoded without loading anything. */
 export function codecReady(codec: CodecName): boolean {
   return codec === "json" || msgpack !== null;
@@ -50,7 +59,9 @@ export async function loadMsgpack(): Promise<void> {
 export function negotiatedCodec(socket: WebSocketLike, requested: CodecName): CodecName {
   const chosen = socket.protocol;
   if (chosen === undefined) return codecReady(requested) ? requested : "json";
-  return chosen === subprotocol("msgpack") && msgpack !== null ? "msgpack" : "json";
+  const msgpackChosen = chosen === subprotocol("msgpack") ||
+    chosen === `${subprotocol("msgpack")}.batch`;
+  return msgpackChosen && msgpack !== null ? "msgpack" : "json";
 }
 
 /** Encodes one client message; throws when `data` cannot be encoded. */
@@ -65,8 +76,8 @@ export function encodeFrame(codec: CodecName, message: OutgoingMessage): string 
 }
 
 /**
- * Decodes one server frame of either kind (text: JSON, binary: MessagePack). Returns
- * null for anything that is not an object with a string `type`; never throws.
+ * Decodes one server frame of either kind (text: JSON, binary: MessagePack) holding one
+ * message. Returns null for anything that is not an object with a string `type`; never throws.
  */
 export function decodeFrame(data: unknown): ServerMessage | null {
   let value: unknown;
@@ -78,6 +89,43 @@ export function decodeFrame(data: unknown): ServerMessage | null {
   } catch {
     return null;
   }
+  return asMessage(value);
+}
+
+/**
+ * Decodes one server frame that may hold several messages (docs/PROTOCOL.md, "Batched
+ * frames"): JSON messages separated by line feeds (JSON itself never contains a raw line
+ * feed), MessagePack values one after another. Each message that is not an object with a
+ * string `type` is skipped, the others kept in order; a MessagePack frame that stops
+ * decoding keeps the messages before the fault. Never throws.
+ */
+export function decodeFrames(data: unknown): ServerMessage[] {
+  const out: ServerMessage[] = [];
+  if (typeof data === "string") {
+    if (!data.includes("\n")) {
+      const one = decodeFrame(data);
+      if (one !== null) out.push(one);
+      return out;
+    }
+    for (const part of data.split("\n")) {
+      const one = decodeFrame(part);
+      if (one !== null) out.push(one);
+    }
+    return out;
+  }
+  if (msgpack === null || !(data instanceof ArrayBuffer || ArrayBuffer.isView(data))) return out;
+  try {
+    for (const value of msgpack.decodeMulti(data as ArrayBuffer | Uint8Array<ArrayBuffer>)) {
+      const one = asMessage(value);
+      if (one !== null) out.push(one);
+    }
+  } catch {
+    // A fault ends the frame: what decoded before it stands.
+  }
+  return out;
+}
+
+function asMessage(value: unknown): ServerMessage | null {
   if (typeof value !== "object" || value === null) return null;
   return typeof (value as { type?: unknown }).type === "string" ? value as ServerMessage : null;
 }

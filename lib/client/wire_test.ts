@@ -1,9 +1,16 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { fakeClient, FakeSocket, ManualTimers, settle } from "./_fakes.ts";
 import { RealtimeClient } from "./client.ts";
-import { decodeFrame, defaultCreateSocket, frameTooLarge, loadMsgpack } from "./wire.ts";
+import {
+  decodeFrame,
+  decodeFrames,
+  defaultCreateSocket,
+  frameTooLarge,
+  loadMsgpack,
+} from "./wire.ts";
+import { encode as msgpackEncode } from "@msgpack/msgpack";
 
-Deno.test("[wire] msgpack: binary frames both ways, offered as realtime.v1.msgpack", async () => {
+Deno.test("[wire] msgpack: binary frames both ways, offered as realtime.v1.msgpack(.batch)", async () => {
   const { client, sockets, last } = fakeClient({ codec: "msgpack" });
   const got: unknown[] = [];
   client.subscribe<{ price: number }>("prices:A", {
@@ -13,7 +20,7 @@ Deno.test("[wire] msgpack: binary frames both ways, offered as realtime.v1.msgpa
   client.connect();
   await settle(); // MessagePack is loaded on first use
   equal(sockets.length, 1);
-  deepStrictEqual(last().protocols, ["realtime.v1.msgpack"]);
+  deepStrictEqual(last().protocols, ["realtime.v1.msgpack.batch", "realtime.v1.msgpack"]);
   equal(last().binaryType, "arraybuffer");
   last().open();
   ok(last().frames[0] instanceof Uint8Array, "the subscribe went out as MessagePack");
@@ -97,13 +104,18 @@ Deno.test("[wire] the default socket offers the codec and a bearer.<token> entry
     client.connect();
     await settle();
     client.disconnect();
+    const plain = new RealtimeClient({ url: "ws://z", batch: false, timers: new ManualTimers() });
+    plain.connect();
+    await settle();
+    plain.disconnect();
   } finally {
     globalThis.WebSocket = original;
   }
   deepStrictEqual(made.map((s) => [s.url, s.protocols]), [
     ["ws://x", ["realtime.v1.json"]],
     ["ws://x", ["realtime.v1.json", "bearer.abc"]],
-    ["ws://y", ["realtime.v1.msgpack", "bearer.tok"]],
+    ["ws://y", ["realtime.v1.msgpack.batch", "realtime.v1.msgpack", "bearer.tok"]],
+    ["ws://z", ["realtime.v1.json"]],
   ]);
   equal(made[2].binaryType, "arraybuffer");
 });
@@ -129,4 +141,44 @@ Deno.test("[wire] frameTooLarge counts UTF-8 bytes", () => {
   equal(frameTooLarge("é".repeat(50), 100), false, "2 bytes each");
   equal(frameTooLarge("é".repeat(51), 100), true);
   equal(frameTooLarge(new Uint8Array(101), 100), true);
+});
+
+Deno.test("[wire] a batched frame is every message in it, in order; bad ones are skipped", async () => {
+  await loadMsgpack();
+  deepStrictEqual(decodeFrames('{"type":"ping"}\n{nope\n[1]\n{"type":"pong","id":"a\\nb"}'), [
+    { type: "ping" },
+    { type: "pong", id: "a\nb" }, // an escaped line feed inside a string is not a separator
+  ]);
+  deepStrictEqual(decodeFrames("{nope"), []);
+  const a = msgpackEncode({ type: "ping" });
+  const b = msgpackEncode({ type: "pong", id: "x" });
+  const both = new Uint8Array([...a, ...b]);
+  deepStrictEqual(decodeFrames(both.buffer), [{ type: "ping" }, { type: "pong", id: "x" }]);
+  // A fault keeps what decoded before it.
+  deepStrictEqual(decodeFrames(new Uint8Array([...a, 0xc1, ...b])), [{ type: "ping" }]);
+  deepStrictEqual(decodeFrames(42), []);
+});
+
+Deno.test("[wire] the client handles each message of a batched frame, in order", () => {
+  const { client, last } = fakeClient();
+  const got: unknown[] = [];
+  client.subscribe<{ n: number }>("prices:A", { onMessage: (d) => got.push(d.n) });
+  client.connect();
+  last().open();
+  const frame = [
+    {
+      v: 1,
+      type: "connected",
+      data: { user: { expiresAt: null }, heartbeat: { intervalMs: 1e6, timeoutMs: 1 } },
+    },
+    { v: 1, type: "subscribed", id: "s1", channel: "prices:A", data: { epoch: "e", offset: 1 } },
+    { v: 1, type: "message", channel: "prices:A", ts: 1, offset: 2, epoch: "e", data: { n: 1 } },
+    { v: 1, type: "message", channel: "prices:A", ts: 2, offset: 3, epoch: "e", data: { n: 2 } },
+    { v: 1, type: "ping" },
+  ].map((m) => JSON.stringify(m)).join("\n");
+  last().onmessage?.(new MessageEvent("message", { data: frame }));
+  deepStrictEqual(got, [1, 2]);
+  equal(client.state, "connected");
+  deepStrictEqual(last().sent.at(-1), { v: 1, type: "pong" }, "the ping in the batch was answered");
+  client.disconnect();
 });

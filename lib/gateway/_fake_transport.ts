@@ -1,10 +1,10 @@
 /** A {@linkcode Transport} for tests: records frames and closes instead of sending. */
-import { decode } from "@msgpack/msgpack";
+import { decodeMulti } from "@msgpack/msgpack";
 import type { Transport } from "./transport.ts";
 
 /** A recording transport whose `bufferedAmount` the test sets. */
 export interface FakeTransport extends Transport {
-  /** Every frame sent, decoded (JSON or MessagePack). */
+  /** Every message sent, decoded (JSON or MessagePack; a batched frame gives several). */
   readonly frames: Record<string, unknown>[];
   /** Every frame sent, as sent. */
   readonly raw: (string | Uint8Array)[];
@@ -25,9 +25,10 @@ export function fakeTransport(): FakeTransport {
     send(frame) {
       if (t.closed) return;
       raw.push(frame);
-      frames.push(
-        (typeof frame === "string" ? JSON.parse(frame) : decode(frame)) as Record<string, unknown>,
-      );
+      const messages = typeof frame === "string"
+        ? frame.split("\n").map((m) => JSON.parse(m))
+        : [...decodeMulti(frame)];
+      frames.push(...messages as Record<string, unknown>[]);
     },
     close(code, reason) {
       t.closed ??= { code, reason };

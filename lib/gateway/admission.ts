@@ -15,6 +15,8 @@ export interface Admitted {
   principal: Principal;
   codec: Codec;
   protocol?: string;
+  /** Whether frames may carry several messages (docs/PROTOCOL.md, "Batched frames"). */
+  batch: boolean;
   ip: string;
 }
 
@@ -149,6 +151,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
         ),
       );
     }
-    return { ok: true, principal, codec: negotiated.codec, protocol: negotiated.protocol, ip };
+    return {
+      ok: true,
+      principal,
+      codec: negotiated.codec,
+      protocol: negotiated.protocol,
+      batch: negotiated.batch,
+      ip,
+    };
   };
 }

@@ -10,6 +10,11 @@ export interface ConnectionInit {
   codec: Codec;
   /** The client's IP address (for per-IP limits and logs). */
   ip: string;
+  /**
+   * Whether frames may carry several messages (the `….batch` subprotocol): what the hub
+   * writes to the connection in one task goes out as one frame (lib/gateway/batching.ts).
+   */
+  batch?: boolean;
 }
 
 /** An encoded frame of a latest-value publication; `seq` identifies the publication. */
@@ -89,6 +94,10 @@ export class Connection {
   ackedBytes = 0;
   /** When the last flow ping was sent (lib/gateway/outbound.ts), or -Infinity. */
   lastFlowPingAt = -Infinity;
+  /** `bytesOut` when the last flow ping was sent. */
+  flowPingBytes = 0;
+  /** Bytes per ms sent between the last two flow pings (sizes the flow window). */
+  flowRate = 0;
   /** Whether the pong of the outstanding ping may pass the rate limit. */
   pongCredit = false;
   /** Whether the `expiring` notice was sent for the current credential. */

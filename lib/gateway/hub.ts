@@ -26,6 +26,7 @@ import { DEFAULT_LIMITS, type GatewayLimits } from "./limits.ts";
 import type { HistoryPage, HistoryQuery, Position, Recovery } from "../bus/engine.ts";
 import { byteLength, type Encoded, encoded, FrameCache } from "./frames.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.ts";
+import { Batcher } from "./batching.ts";
 import { type FlowOptions, Outbound } from "./outbound.ts";
 import { type LastPublication, PublicationFrames } from "./publication.ts";
 import { allowed, type Namespaces, resolveChannel, type ResolvedChannel } from "./namespaces.ts";
@@ -208,6 +209,10 @@ export class Hub {
   #errorsSent = 0;
   #anonymous = 0;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** A check of sockets holding latest values for their backlog (`FlowOptions.drainMs`). */
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  /** One frame per connection and task for connections that negotiated batching. */
+  #batcher = new Batcher();
   #totals = { messagesIn: 0, bytesIn: 0 };
   #out: Outbound;
   /** Latest-value publications waiting for the coalesced fan-out (`coalesceLatest`). */
@@ -248,6 +253,12 @@ export class Hub {
       loopLagMs: () => Math.max(this.#loopLagMs, this.#rttAvgMs),
       disconnect: (conn, code, reason) => this.disconnect(conn, code, reason),
       ping: (conn) => this.#ping(conn, this.#now(), this.#pingFrames.for(conn.codec)),
+      drainSoon: (ms) => {
+        this.#drainTimer ??= setTimeout(() => {
+          this.#drainTimer = undefined;
+          this.flush();
+        }, ms);
+      },
     });
     for (const codec of Object.values(CODECS)) this.#pingFrames.for(codec);
   }
@@ -280,6 +291,9 @@ export class Hub {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     if (this.#dirtyTimer !== undefined) this.flushLatest();
+    if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    this.#batcher.flush();
   }
 
   // ---- admission -------------------------------------------------------------------
@@ -299,7 +313,7 @@ export class Hub {
     const now = this.#now();
     const conn = new Connection(
       `${this.#options.serverId}-${++this.#nextId}`,
-      transport,
+      init.batch ? this.#batcher.wrap(transport) : transport,
       init.codec,
       init.ip,
       init.principal,
@@ -324,6 +338,7 @@ export class Hub {
         server: this.#options.serverId,
         user: { id: p.userId, name: p.name, anonymous: p.anonymous, expiresAt: p.expiresAt },
         codec: init.codec.name,
+        ...(init.batch ? { batch: true as const } : {}),
         heartbeat: { intervalMs: this.limits.pingIntervalMs, timeoutMs: this.limits.pongTimeoutMs },
         limits: {
           maxFrameBytes: this.limits.maxFrameBytes,

@@ -4,7 +4,12 @@
  * coalesced fan-out (values published faster than the event loop turns: newest wins).
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { DEFAULT_FLOW } from "./outbound.ts";
+import { DEFAULT_FLOW, Outbound } from "./outbound.ts";
+import { Connection } from "./connection.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+import { createGatewayMetrics } from "./metrics.ts";
+import { fakeTransport } from "./_fake_transport.ts";
+import { jsonCodec } from "../protocol/codec.ts";
 import { testHub, user } from "./_test_util.ts";
 import type { FakeTransport } from "./_fake_transport.ts";
 import { deadline } from "../../tests/_deadline.ts";
@@ -137,4 +142,44 @@ Deno.test("[hub coalesce] values published before the event loop turns go out on
   hub.deliver("prices:A", { n: 6 });
   hub.stop(); // sends what waits
   deepStrictEqual(prices(a.t), [5, 6]);
+});
+
+Deno.test("[hub flow] a busy server does not take clients for slow readers by bytes", () => {
+  let lag = 0;
+  const out = new Outbound({
+    limits: DEFAULT_LIMITS,
+    metrics: createGatewayMetrics({
+      connections: () => 1,
+      subscriptions: () => 1,
+      channels: () => 1,
+    }),
+    flow: { ...DEFAULT_FLOW, windowBytes: 1_000 },
+    now: () => 1_000,
+    loopLagMs: () => lag,
+    disconnect: () => {},
+    ping: () => {},
+  });
+  const conn = new Connection("c1", fakeTransport(), jsonCodec, "10.0.0.1", user("u"), 0, {
+    perSecond: 10,
+    burst: 10,
+    pingIntervalMs: 25_000,
+  });
+  conn.pingSentAt = 1_000; // a ping just went out
+  conn.bytesOut = 5_000; // far more than the window unacknowledged
+  equal(out.lagging(conn, 1_000), true, "an idle server: the window says behind");
+  lag = DEFAULT_FLOW.busyLagMs + 5;
+  equal(out.lagging(conn, 1_000), false, "its own loop late: bytes say nothing");
+  equal(
+    out.lagging(conn, 1_000 + DEFAULT_FLOW.lagMs + lag + 1),
+    true,
+    "a pong late beyond the lag and the loop's delay, with bytes unread, still does",
+  );
+  conn.bytesOut = 500; // within the window
+  equal(
+    out.lagging(conn, 1_000 + DEFAULT_FLOW.lagMs + lag + 1),
+    false,
+    "busy: a late pong alone is the server's delay as likely as the client's",
+  );
+  lag = 0;
+  equal(out.lagging(conn, 1_000 + DEFAULT_FLOW.lagMs + 1), true, "idle: a late pong alone does");
 });

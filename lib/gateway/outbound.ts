@@ -10,10 +10,19 @@
  * prices — for a client that reads slowly (bench/slow_reader.ts: `bufferedAmount` stays 0
  * while 2.5 MB wait on loopback, on `Deno.upgradeWebSocket` and on the guard's socket
  * alike). So a connection receiving latest values is pinged every `flow.pingMs` (sooner
- * when half the window is unacknowledged); the pong tells which bytes the client has read. While a ping has been outstanding for
- * more than `flow.lagMs`, or more than `flow.windowBytes` are unacknowledged, the client is
- * behind: latest values are held (newest per channel) and written when the pong arrives.
- * Ordered channels are not held (every message, or 4001 as above).
+ * when half the window is unacknowledged); the pong tells which bytes the client has read.
+ * While a ping has been outstanding for more than `flow.lagMs`, or more than the window
+ * (`flow.windowBytes`, or `flow.windowMs` of the connection's data rate) is unacknowledged,
+ * the client is behind — both it takes while the hub's own loop is `flow.busyLagMs` or more
+ * late (a busy server reads every pong late, some very late): latest values are held (newest
+ * per channel) and written when the pong arrives. Ordered channels are not held (every
+ * message, or 4001 as above).
+ *
+ * Backlog: a batching connection's transport tells what earlier tasks queued that the socket
+ * has not yet written (`Transport.backlog`, lib/gateway/batching.ts). While it is above
+ * `flow.backlogBytes`, latest values are held the same way and released by a check every
+ * `flow.drainMs`: a server too busy to write its frames at once sends the newest values once
+ * it has, not every value late.
  *
  * Delta: a connection subscribed with delta is sent a latest-value publication as a patch
  * only when it was sent the publication just before (`Connection.deltas`); anything held
@@ -38,13 +47,33 @@ export type Delivery = "written" | "held" | "dropped";
 export interface FlowOptions {
   /** A ping outstanding longer than this means the client is behind, ms. */
   lagMs: number;
-  /** More unacknowledged bytes than this means the client is behind. */
+  /**
+   * More unacknowledged bytes than this — or than `windowMs` of the connection's own data
+   * rate, whichever is larger — means the client is behind.
+   */
   windowBytes: number;
+  /** The window in time of the connection's data rate, ms (see `windowBytes`). */
+  windowMs: number;
   /**
    * A flow ping goes after latest values when none is outstanding and either this long
    * passed since the last one, ms, or half `windowBytes` are unacknowledged.
    */
   pingMs: number;
+  /**
+   * Latest values are held while the socket has more than this many bytes of earlier tasks
+   * not yet written to the network (`Transport.backlog`; batching connections have it): a
+   * server too busy to write what it already queued sends the newest values once it has,
+   * instead of every value late.
+   */
+  backlogBytes: number;
+  /** While values are held for a backlog, the sockets are checked this often, ms. */
+  drainMs: number;
+  /**
+   * The byte window counts only while the hub reads pongs less than this late (its event
+   * loop's delay or the connections' average round trip, `loopLagMs`), ms: a server behind on
+   * its own loop reads every pong late, and every client would look behind by bytes.
+   */
+  busyLagMs: number;
 }
 
 /**
@@ -59,7 +88,11 @@ export interface FlowOptions {
 export const DEFAULT_FLOW: Readonly<FlowOptions> = {
   lagMs: 1_000,
   windowBytes: 16_384,
+  windowMs: 2_000,
   pingMs: 1_000,
+  backlogBytes: 0,
+  drainMs: 10,
+  busyLagMs: 25,
 };
 
 /** Dependencies of {@linkcode Outbound}. */
@@ -80,6 +113,8 @@ export interface OutboundDeps {
   disconnect(conn: Connection, code: number, reason: string): void;
   /** Sends a ping now (the hub's, which expects the pong). */
   ping(conn: Connection): void;
+  /** Values were held for a socket's backlog: call `flush()` in `flow.drainMs`. */
+  drainSoon?(ms: number): void;
 }
 
 /** Writes, conflates and flushes frames for the connections of one hub. */
@@ -104,8 +139,18 @@ export class Outbound {
     if (conn.pingSentAt === null || !this.#flow) return false;
     const network = conn.minRttMs === Infinity ? 0 : conn.minRttMs;
     const ours = this.#deps.loopLagMs?.() ?? 0;
-    return now - conn.pingSentAt > this.#flow.lagMs + network + ours ||
-      conn.bytesOut - conn.ackedBytes > this.#flow.windowBytes;
+    const late = now - conn.pingSentAt > this.#flow.lagMs + network + ours;
+    const unread = conn.bytesOut - conn.ackedBytes > this.#window(conn);
+    // A busy server reads every pong late, some very late: then it takes both signals to
+    // call a client behind.
+    return ours < this.#flow.busyLagMs ? late || unread : late && unread;
+  }
+
+  /** Whether `conn`'s socket has more of earlier tasks unwritten than `flow.backlogBytes`. */
+  backlogged(conn: Connection): boolean {
+    const backlog = conn.transport.backlog;
+    return backlog !== undefined && this.#flow !== undefined &&
+      backlog > this.#flow.backlogBytes;
   }
 
   /** Connections with latest values held back. */
@@ -202,7 +247,9 @@ export class Outbound {
     if (conn.closed) return "dropped";
     const { limits, metrics } = this.#deps;
     const over = conn.transport.bufferedAmount > limits.maxBufferedBytes;
-    if (latestChannel !== undefined && (over || this.lagging(conn, now))) {
+    const backlogged = latestChannel !== undefined && this.backlogged(conn);
+    if (latestChannel !== undefined && (over || backlogged || this.lagging(conn, now))) {
+      if (backlogged) this.#deps.drainSoon?.(this.#flow!.drainMs);
       if (conn.pending.has(latestChannel)) metrics.conflations.inc();
       // Held back: sent later in full (the client may never get the value a patch needs).
       conn.pendingMap().set(
@@ -243,12 +290,27 @@ export class Outbound {
    */
   #probe(conn: Connection, now: number): void {
     if (!this.#flow || conn.pingSentAt !== null) return;
-    if (
-      now - conn.lastFlowPingAt < this.#flow.pingMs &&
-      conn.bytesOut - conn.ackedBytes < this.#flow.windowBytes / 2
-    ) return;
+    const since = now - conn.lastFlowPingAt;
+    if (since < this.#flow.pingMs && conn.bytesOut - conn.ackedBytes < this.#window(conn) / 2) {
+      return;
+    }
+    // The data rate over the interval just ended (at least 100 ms long) sizes the window.
+    if (since >= 100 && since !== Infinity) {
+      conn.flowRate = (conn.bytesOut - conn.flowPingBytes) / since;
+    }
+    conn.flowPingBytes = conn.bytesOut;
     conn.lastFlowPingAt = now;
     this.#deps.ping(conn);
+  }
+
+  /**
+   * The byte window of `conn`: `windowBytes`, or `windowMs` of its data rate when larger —
+   * so a connection receiving much is probed about once a second, not every 8 KiB, and
+   * counts as behind once about two seconds of its data wait unread.
+   */
+  #window(conn: Connection): number {
+    const flow = this.#flow!;
+    return Math.max(flow.windowBytes, conn.flowRate * flow.windowMs);
   }
 
   /**
@@ -258,6 +320,7 @@ export class Outbound {
   acknowledged(conn: Connection): void {
     if (conn.pending.size === 0 || conn.closed) return;
     if (conn.transport.bufferedAmount > this.#deps.limits.maxBufferedBytes / 2) return;
+    if (this.backlogged(conn)) return this.#deps.drainSoon?.(this.#flow!.drainMs);
     this.#behind.delete(conn);
     this.#release(conn, this.#deps.now());
   }
@@ -285,15 +348,23 @@ export class Outbound {
   flush(): void {
     const lowWater = this.#deps.limits.maxBufferedBytes / 2;
     const now = this.#deps.now();
+    let drain = false;
     for (const conn of [...this.#behind]) {
       if (conn.closed) {
         this.#behind.delete(conn);
         continue;
       }
-      if (conn.transport.bufferedAmount > lowWater || this.lagging(conn, now)) continue;
+      if (
+        conn.transport.bufferedAmount > lowWater || this.backlogged(conn) ||
+        this.lagging(conn, now)
+      ) {
+        if (this.backlogged(conn)) drain = true;
+        continue;
+      }
       this.#behind.delete(conn);
       this.#release(conn, now);
     }
+    if (drain) this.#deps.drainSoon?.(this.#flow!.drainMs);
   }
 
   /** Writes a connection's held-back values (the newest of each channel), then probes. */

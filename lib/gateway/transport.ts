@@ -9,4 +9,11 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Bytes queued but not yet written to the network. */
   readonly bufferedAmount: number;
+  /**
+   * Bytes of earlier tasks handed to the socket and not yet written to the network (the
+   * frames of the current task, held for one batched write, do not count). Flow control holds
+   * latest values while it is above `FlowOptions.backlogBytes`; a transport without it is
+   * judged by the other signals only.
+   */
+  readonly backlog?: number;
 }

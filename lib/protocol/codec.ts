@@ -18,6 +18,13 @@ export const SUBPROTOCOLS: Readonly<Record<CodecName, string>> = {
   msgpack: `realtime.v${PROTOCOL_VERSION}.msgpack`,
 };
 
+/**
+ * Suffix of the batching variant of a subprotocol (`realtime.v1.json.batch`): the server may
+ * put several messages in one frame — JSON messages separated by a line feed, MessagePack
+ * values one after another (docs/PROTOCOL.md, "Batched frames").
+ */
+export const BATCH_SUFFIX = ".batch";
+
 /** Encodes server messages and decodes client frames of one wire format. */
 export interface Codec {
   readonly name: CodecName;
@@ -78,29 +85,35 @@ export type Negotiation =
     ok: true;
     codec: Codec; /** The subprotocol to echo, if the client offered one. */
     protocol?: string;
+    /** Whether the client offered, and got, the batching variant. */
+    batch: boolean;
   }
   | { ok: false; message: string };
 
 /**
  * Picks the codec from the client's `Sec-WebSocket-Protocol` offers, in the client's
- * order. Entries starting with `bearer.` carry credentials and are skipped. No offer
- * means JSON; offers of which none is ours are refused.
+ * order (a codec's batching variant, `….batch`, counts as that codec). Entries starting
+ * with `bearer.` carry credentials and are skipped. No offer means JSON; offers of which
+ * none is ours are refused.
  */
 export function negotiateCodec(header: string | null): Negotiation {
   const offers = (header ?? "").split(",").map((s) => s.trim()).filter((s) =>
     s !== "" && !s.startsWith("bearer.")
   );
-  if (offers.length === 0) return { ok: true, codec: jsonCodec };
+  if (offers.length === 0) return { ok: true, codec: jsonCodec, batch: false };
   for (const offer of offers) {
+    const batch = offer.endsWith(BATCH_SUFFIX);
+    const base = batch ? offer.slice(0, -BATCH_SUFFIX.length) : offer;
     for (const codec of Object.values(CODECS)) {
-      if (SUBPROTOCOLS[codec.name] === offer) return { ok: true, codec, protocol: offer };
+      if (SUBPROTOCOLS[codec.name] === base) return { ok: true, codec, protocol: offer, batch };
     }
   }
+  const supported = Object.values(SUBPROTOCOLS).flatMap((p) => [p, p + BATCH_SUFFIX]);
   return {
     ok: false,
-    message: `Cannot negotiate a subprotocol: offered ${offers.join(", ")}; supported ${
-      Object.values(SUBPROTOCOLS).join(", ")
-    }`,
+    message: `Cannot negotiate a subprotocol: offered ${
+      offers.join(", ").slice(0, 300)
+    }; supported ${supported.join(", ")}`,
   };
 }
 

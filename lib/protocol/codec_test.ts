@@ -110,7 +110,25 @@ Deno.test("[protocol] subprotocol negotiation", () => {
   equal(bearerOnly.ok && bearerOnly.codec.name, "json");
   const bad = negotiateCodec("realtime.v2.json");
   equal(bad.ok, false);
-  equal(!bad.ok && bad.message.includes("supported realtime.v1.json, realtime.v1.msgpack"), true);
+  equal(
+    !bad.ok &&
+      bad.message.includes(
+        "supported realtime.v1.json, realtime.v1.json.batch, realtime.v1.msgpack, realtime.v1.msgpack.batch",
+      ),
+    true,
+  );
+  // The batching variant: the client's first offer the server speaks wins, and says so.
+  const batch = negotiateCodec("realtime.v1.msgpack.batch, realtime.v1.msgpack");
+  equal(batch.ok && batch.codec.name, "msgpack");
+  equal(batch.ok && batch.protocol, "realtime.v1.msgpack.batch");
+  equal(batch.ok && batch.batch, true);
+  const plain = negotiateCodec("realtime.v1.json, realtime.v1.json.batch");
+  equal(plain.ok && plain.batch, false);
+  equal(negotiateCodec("realtime.v1.batch").ok, false);
+  equal(negotiateCodec("realtime.v1.json.batch.batch").ok, false);
+  // A flood of offers gets a bounded refusal.
+  const flood = negotiateCodec(Array.from({ length: 2_000 }, (_, i) => `x${i}.batch`).join(", "));
+  equal(!flood.ok && flood.message.length < 500, true, "the refusal stays short");
 });
 
 Deno.test("[protocol] MessagePack bombs: declared lengths beyond the frame fail at once", () => {

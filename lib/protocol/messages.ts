@@ -146,6 +146,8 @@ export interface ConnectedData {
   server: string;
   user: { id: string; name: string; anonymous: boolean; expiresAt: number | null };
   codec: "json" | "msgpack";
+  /** Present (true) when frames may carry several messages (the `….batch` subprotocol). */
+  batch?: true;
   heartbeat: { intervalMs: number; timeoutMs: number };
   limits: AnnouncedLimits;
 }
