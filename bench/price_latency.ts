@@ -41,21 +41,10 @@ import {
   startFakeCoinbase,
   startFakeKraken,
 } from "../tests/fixtures/fake_venues.ts";
+import { benchArgs } from "./_args.ts";
 
-const args = new Map(Deno.args.map((a) => {
-  const [k, ...v] = a.replace(/^--/, "").split("=");
-  return [k, v.join("=")] as const;
-}));
-
-function intArg(name: string, fallback: number, min: number, max: number): number {
-  const raw = args.get(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`Cannot read --${name}: expected an integer in [${min}, ${max}], got "${raw}"`);
-  }
-  return n;
-}
+const args = benchArgs();
+const intArg = args.int;
 
 const SECONDS = intArg("seconds", 40, 5, 600);
 const JOBS = intArg("jobs", navigator.hardwareConcurrency, 1, 16);

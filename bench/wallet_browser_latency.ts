@@ -28,21 +28,10 @@ import { serveApp } from "../tests/_app.ts";
 import { launchBrowser } from "../tests/_browser.ts";
 import { deadline, waitFor } from "../tests/_deadline.ts";
 import { signUp, waitItem, watch } from "../tests/_wallet.ts";
+import { benchArgs } from "./_args.ts";
 
-const args = new Map(Deno.args.map((a) => {
-  const [k, ...v] = a.replace(/^--/, "").split("=");
-  return [k, v.join("=")] as const;
-}));
-
-function intArg(name: string, fallback: number, min: number, max: number): number {
-  const raw = args.get(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`Cannot read --${name}: expected an integer in [${min}, ${max}], got "${raw}"`);
-  }
-  return n;
-}
+const args = benchArgs();
+const intArg = args.int;
 
 const BLOCKS = intArg("blocks", 50, 5, 500);
 const POLL_MS = intArg("poll-ms", 1_000, 50, 60_000);

@@ -24,15 +24,10 @@ import { ChainIngestor } from "../lib/wallet/ingestor.ts";
 import { runChainEngine } from "../lib/wallet/engine.ts";
 import { createChainRpc } from "../lib/wallet/rpc.ts";
 import type { WalletMessage } from "../lib/wallet/types.ts";
+import { benchArgs } from "./_args.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = Deno.args.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(Deno.args[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`Cannot read --${name}: expected a positive integer`);
-  }
-  return value;
-}
+const args = benchArgs();
+const arg = (name: string, fallback: number) => args.int(name, fallback, 1, 1_000_000);
 
 const BLOCKS = arg("blocks", 500);
 const PER_BLOCK = arg("per-block", 6);

@@ -104,6 +104,25 @@ export interface BusStats {
   isolations: number;
 }
 
+/** Fresh counters for an engine named `engine`. */
+export function newBusStats(engine: string): BusStats {
+  return {
+    engine,
+    up: true,
+    published: 0,
+    delivered: 0,
+    commits: 0,
+    lastBatch: 0,
+    maxBatch: 0,
+    conflicts: 0,
+    recoveries: { recovered: 0, notRecovered: 0 },
+    gaps: 0,
+    duplicates: 0,
+    rejected: 0,
+    isolations: 0,
+  };
+}
+
 /** A bus engine: KV (lib/bus/kv_bus.ts) or Redis (lib/bus/redis_bus.ts). */
 export interface BusEngine {
   /**

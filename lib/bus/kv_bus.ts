@@ -39,6 +39,7 @@ import {
   type HistoryPage,
   type HistoryPolicy,
   type HistoryQuery,
+  newBusStats,
   type PublishOptions,
   type Recovery,
 } from "./engine.ts";
@@ -171,21 +172,7 @@ export async function createKvBus(options: KvBusOptions): Promise<BusEngine> {
   const ownPointers = new Map<number, OwnPointer>();
   const ownHeads = new Map<string, { head: ChannelHead; versionstamp: string }>();
   const queues: Promise<void>[] = new Array(SHARDS).fill(Promise.resolve());
-  const stats: BusStats = {
-    engine: "kv",
-    up: true,
-    published: 0,
-    delivered: 0,
-    commits: 0,
-    lastBatch: 0,
-    maxBatch: 0,
-    conflicts: 0,
-    recoveries: { recovered: 0, notRecovered: 0 },
-    gaps: 0,
-    duplicates: 0,
-    rejected: 0,
-    isolations: 0,
-  };
+  const stats: BusStats = newBusStats("kv");
   const queue = createGroupCommit<PendingPublish>({
     take: takeBatch,
     commit: commitIsolated,

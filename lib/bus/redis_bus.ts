@@ -52,6 +52,7 @@ import {
   type HistoryPage,
   type HistoryPolicy,
   type HistoryQuery,
+  newBusStats,
   type Position,
   type PublishOptions,
   type Recovery,
@@ -340,21 +341,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<BusEngin
 
   const listeners: ((m: BusMessage) => void)[] = [];
   const gapListeners: ((shard: number, of: (c: string) => number) => void)[] = [];
-  const stats: BusStats = {
-    engine: "redis",
-    up: true,
-    published: 0,
-    delivered: 0,
-    commits: 0,
-    lastBatch: 0,
-    maxBatch: 0,
-    conflicts: 0,
-    recoveries: { recovered: 0, notRecovered: 0 },
-    gaps: 0,
-    duplicates: 0,
-    rejected: 0,
-    isolations: 0,
-  };
+  const stats: BusStats = newBusStats("redis");
   /** A command missed its deadline and none has succeeded since: Redis is slow or stopped. */
   let stalled = false;
   const queue = createGroupCommit<PendingPublish>({

@@ -46,7 +46,10 @@ export type FrameEvent =
 export interface FrameReaderOptions {
   /** Largest data message (all its fragments together), bytes. Larger → 1009 at the header. */
   maxMessageBytes: number;
-  /** Initial (and resting) size of the read buffer, bytes. Default 4 096. */
+  /**
+   * Initial (and resting) size of the read buffer, bytes. Default 1 024: client frames are
+   * small, and an idle socket keeps only this (a larger frame grows it, then it rests again).
+   */
   initialBytes?: number;
   /**
    * Called before the buffer grows beyond its resting size with the number of extra
@@ -83,7 +86,7 @@ export class FrameReader {
 
   constructor(options: FrameReaderOptions) {
     this.#max = options.maxMessageBytes;
-    this.#rest = options.initialBytes ?? 4_096;
+    this.#rest = options.initialBytes ?? 1_024;
     this.#reserve = options.reserve ?? (() => true);
     this.#buf = new Uint8Array(this.#rest);
   }

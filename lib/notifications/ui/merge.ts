@@ -4,16 +4,14 @@
  *
  * @module
  */
+import type { Position } from "../../protocol/position.ts";
 import type { Notification } from "../types.ts";
 
 /** The inbox views: everything not archived, the unread among them, the archived. */
 export type InboxFilter = "all" | "unread" | "archived";
 
-/** Where a message sits in the `user:{id}` channel. */
-export interface ChannelPosition {
-  epoch: string;
-  offset: number;
-}
+/** Where a message sits in the `user:{id}` channel (the protocol's {@linkcode Position}). */
+export type ChannelPosition = Position;
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined) return b;
