@@ -23,10 +23,16 @@ export const MAX_BATCH_BYTES = 64 * 1024;
 
 /** Sends the corked frames of many transports at the end of the current task. */
 export class Batcher {
+  /** Told of every frame that carried several messages, with how many (metrics). */
+  #onBatch: ((messages: number) => void) | undefined;
   /** Transports that held frames this task (one may appear twice after a cut: harmless). */
   #corked: BatchingTransport[] = [];
   #scheduled = false;
   #flushAll = () => this.flush();
+
+  constructor(options: { onBatch?(messages: number): void } = {}) {
+    this.#onBatch = options.onBatch;
+  }
 
   /**
    * Wraps `inner`: frames sent through the result are held until the end of the task, then
@@ -47,6 +53,11 @@ export class Batcher {
   /** How many transports hold frames now. */
   get pending(): number {
     return this.#corked.filter((t) => t.holding).length;
+  }
+
+  /** @internal A transport sent `messages` in one frame. */
+  batched(messages: number): void {
+    this.#onBatch?.(messages);
   }
 
   /** @internal A transport holds frames: send them at the end of the task. */
@@ -116,8 +127,10 @@ class BatchingTransport implements Transport {
     this.#more = null;
     this.#bytes = 0;
     if (more === null) this.inner.send(first);
-    else if (this.joins) this.inner.send(join([first, ...more]));
-    else {
+    else if (this.joins) {
+      this.inner.send(join([first, ...more]));
+      this.batcher.batched(1 + more.length);
+    } else {
       this.inner.send(first);
       for (const frame of more) this.inner.send(frame);
     }

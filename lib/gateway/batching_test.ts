@@ -1,5 +1,5 @@
 /** Batched frames: one frame per connection and task (lib/gateway/batching.ts). */
-import { deepStrictEqual, equal } from "node:assert/strict";
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { decodeMulti, encode } from "@msgpack/msgpack";
 import { jsonCodec, msgpackCodec } from "../protocol/codec.ts";
 import { Batcher, MAX_BATCH_BYTES } from "./batching.ts";
@@ -90,6 +90,9 @@ Deno.test("[batching] the hub: a round of latest values is one frame for a batch
     await tick();
     equal(plainT.raw.length - before.plain, 3, `${codec.name}: one frame per message without`);
     equal(batchT.raw.length - before.batched, 1, `${codec.name}: one frame for the round with`);
+    const text = hub.metrics.registry.render();
+    ok(/realtime_batched_frames_total \d+/.test(text), "frames counted");
+    ok(/realtime_batched_messages_total ([3-9]|\d\d+)/.test(text), "at least the round's 3");
     deepStrictEqual(
       batchT.ofType("message").map((m) => (m.data as { symbol: string }).symbol),
       ["A", "B", "C"],

@@ -212,7 +212,7 @@ export class Hub {
   /** A check of sockets holding latest values for their backlog (`FlowOptions.drainMs`). */
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   /** One frame per connection and task for connections that negotiated batching. */
-  #batcher = new Batcher();
+  #batcher: Batcher;
   #totals = { messagesIn: 0, bytesIn: 0 };
   #out: Outbound;
   /** Latest-value publications waiting for the coalesced fan-out (`coalesceLatest`). */
@@ -243,6 +243,12 @@ export class Hub {
       connections: () => this.#connections.size,
       subscriptions: () => this.stats().subscriptions,
       channels: () => this.#subscribers.size,
+    });
+    this.#batcher = new Batcher({
+      onBatch: (messages) => {
+        this.metrics.batchedFrames.inc();
+        this.metrics.batchedMessages.inc({}, messages);
+      },
     });
     this.#out = new Outbound({
       limits: this.limits,

@@ -160,6 +160,8 @@ export interface GatewayMetrics {
   pingRttSeconds: Histogram;
   conflations: Counter;
   deltaMessages: Counter;
+  batchedFrames: Counter;
+  batchedMessages: Counter;
   slowConsumerCloses: Counter;
   rateLimited: Counter;
   upgradesRefused: Counter;
@@ -221,6 +223,14 @@ export function createGatewayMetrics(gauges: {
     deltaMessages: registry.counter(
       "realtime_delta_messages_total",
       "Latest-value messages sent as a patch against the previous one (subscriptions with delta).",
+    ),
+    batchedFrames: registry.counter(
+      "realtime_batched_frames_total",
+      "Frames that carried several messages to a batching connection (the ….batch subprotocol).",
+    ),
+    batchedMessages: registry.counter(
+      "realtime_batched_messages_total",
+      "Messages sent inside those frames.",
     ),
     slowConsumerCloses: registry.counter(
       "realtime_slow_consumer_closes_total",
