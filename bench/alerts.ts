@@ -17,11 +17,43 @@ import { openKv } from "../lib/kv/open.ts";
 import { startAlertEngine } from "../lib/alerts/engine.ts";
 import { evaluatePrice, type StoredRule } from "../lib/alerts/evaluate.ts";
 import { createRuleStore } from "../lib/alerts/store.ts";
+import { alertRuleKey } from "../lib/kv/keys.ts";
 import { createNotifier } from "../lib/notifications/delivery.ts";
 import type { InboxEvent } from "../lib/notifications/types.ts";
 import type { Quote } from "../lib/prices/types.ts";
 
 const samples = Number(Deno.args[0] ?? 200);
+
+/** An armed `once` rule: BTC-USD crossing above `level`. */
+function armedRule(id: string, userId: string, level: number): StoredRule {
+  return {
+    id,
+    userId,
+    condition: { kind: "crosses_above", symbol: "BTC-USD", level },
+    trigger: { mode: "once" },
+    hysteresis: 0.001,
+    priority: "normal",
+    enabled: true,
+    createdAt: 0,
+    firedCount: 0,
+    state: { armed: true },
+  };
+}
+
+/**
+ * Writes rules 0…n-1 straight to KV, 400 per commit (the store's own API keeps 50 per user;
+ * these benches need thousands).
+ */
+async function writeRules(kv: Deno.Kv, n: number, make: (k: number) => StoredRule) {
+  for (let i = 0; i < n; i += 400) {
+    const op = kv.atomic();
+    for (let k = i; k < Math.min(n, i + 400); k++) {
+      const rule = make(k);
+      op.set(alertRuleKey(rule.userId, rule.id), rule);
+    }
+    await op.commit();
+  }
+}
 const quiet = { warn: () => {}, error: () => {} };
 
 function quote(symbol: string, price: number): Quote {
@@ -58,28 +90,8 @@ console.log("| rules on the symbol | quotes | engine (onQuote) | evaluatePrice a
 console.log("| ------------------- | ------ | ---------------- | ------------------- |");
 for (const rules of [1_000, 10_000, 50_000]) {
   const kv = await Deno.openKv(":memory:");
-  const store = createRuleStore({ kv, priceOf: () => 100 });
-  // Written directly (the store's per-user limit is 50): levels above the price, armed.
-  for (let i = 0; i < rules; i += 500) {
-    const op = kv.atomic();
-    for (let k = i; k < Math.min(rules, i + 500); k++) {
-      const rule: StoredRule = {
-        id: `r${k}`,
-        userId: `u${k % 1_000}`,
-        condition: { kind: "crosses_above", symbol: "BTC-USD", level: 200 + k },
-        trigger: { mode: "once" },
-        hysteresis: 0.001,
-        priority: "normal",
-        enabled: true,
-        createdAt: 0,
-        firedCount: 0,
-        state: { armed: true },
-      };
-      op.set(["alert_rule", rule.userId, rule.id], rule);
-    }
-    await op.commit();
-  }
-  void store;
+  // Levels above the price, armed.
+  await writeRules(kv, rules, (k) => armedRule(`r${k}`, `u${k % 1_000}`, 200 + k));
   const ac = new AbortController();
   const engine = startAlertEngine({
     kv,
@@ -95,18 +107,7 @@ for (const rules of [1_000, 10_000, 50_000]) {
   for (let q = 0; q < quotes; q++) engine.onQuote(quote("BTC-USD", 100 + (q % 7) * 0.01));
   const engineMs = performance.now() - t0;
   // The function alone, on one rule object.
-  const one: StoredRule = {
-    id: "x",
-    userId: "u",
-    condition: { kind: "crosses_above", symbol: "BTC-USD", level: 200 },
-    trigger: { mode: "once" },
-    hysteresis: 0.001,
-    priority: "normal",
-    enabled: true,
-    createdAt: 0,
-    firedCount: 0,
-    state: { armed: true },
-  };
+  const one = armedRule("x", "u", 200);
   const n = rules * quotes;
   const t1 = performance.now();
   for (let i = 0; i < n; i++) evaluatePrice(one, { price: 100 + (i % 7) * 0.01, change: {} }, 0);
@@ -141,25 +142,7 @@ for (const where of ["memory", "file"] as const) {
       store: { ratePerMinute: 100_000 },
     });
     notifier.start();
-    for (let i = 0; i < rules; i += 400) {
-      const op = kv.atomic();
-      for (let k = i; k < Math.min(rules, i + 400); k++) {
-        const rule: StoredRule = {
-          id: `r${k}`,
-          userId: `u${k % 4}`,
-          condition: { kind: "crosses_above", symbol: "BTC-USD", level: 100 + k * 0.01 },
-          trigger: { mode: "once" },
-          hysteresis: 0.001,
-          priority: "normal",
-          enabled: true,
-          createdAt: 0,
-          firedCount: 0,
-          state: { armed: true },
-        };
-        op.set(["alert_rule", rule.userId, rule.id], rule);
-      }
-      await op.commit();
-    }
+    await writeRules(kv, rules, (k) => armedRule(`r${k}`, `u${k % 4}`, 100 + k * 0.01));
     const ac = new AbortController();
     const engine = startAlertEngine({
       kv,

@@ -7,8 +7,9 @@
  *   deno run -A bench/fanout.ts 2000 20 400   # subscribers, messages/s, messages
  */
 import process from "node:process";
-import { acceptUpgrade, createAdmission, Hub } from "../lib/gateway/mod.ts";
-import type { Principal } from "../lib/auth/types.ts";
+import { Hub } from "../lib/gateway/mod.ts";
+import { serveHub } from "../lib/gateway/_serve_hub.ts";
+import { anonymous } from "../lib/gateway/_test_util.ts";
 
 const subscribers = Number(Deno.args[0] ?? 1000);
 const rate = Number(Deno.args[1] ?? 50);
@@ -16,14 +17,6 @@ const messages = Number(Deno.args[2] ?? 500);
 const processes = Math.min(4, Math.max(1, Math.ceil(subscribers / 1000)));
 const channel = "bench:fanout";
 
-const anonymous = (): Principal => ({
-  userId: `anon:${crypto.randomUUID()}`,
-  name: "anonymous",
-  anonymous: true,
-  via: "anonymous",
-  expiresAt: null,
-  roles: [],
-});
 const hub = new Hub({
   serverId: "bench",
   namespaces: {
@@ -38,19 +31,8 @@ const hub = new Hub({
   limits: { maxConnectionsPerIp: 1e6, upgradesPerSecondPerIp: 1e6, upgradesPerSecond: 1e6 },
 });
 hub.start();
-const admit = createAdmission({
-  hub,
-  auth: {
-    authenticateUpgrade: () => Promise.resolve({ ok: true, principal: anonymous() }),
-    verifyAccessToken: () => Promise.reject(new Error("unused")),
-  },
-});
-const ac = new AbortController();
-const server = Deno.serve(
-  { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-  (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, hub, admit),
-);
-const url = `ws://127.0.0.1:${server.addr.port}/`;
+const served = serveHub(hub, anonymous());
+const url = served.url;
 
 const per = Math.ceil(subscribers / processes);
 const children = Array.from({ length: processes }, (_, i) => {
@@ -156,5 +138,4 @@ for (const w of writers) await w.close();
 await Promise.all(children.map((c) => c.status));
 hub.closeAll(1000, "bench over");
 hub.stop();
-ac.abort();
-await server.finished;
+await served.close();

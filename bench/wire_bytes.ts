@@ -20,8 +20,9 @@
  */
 import { decode, encode } from "@msgpack/msgpack";
 import { isDeepStrictEqual } from "node:util";
-import type { Principal } from "../lib/auth/types.ts";
-import { acceptUpgrade, createAdmission, Hub } from "../lib/gateway/mod.ts";
+import { Hub } from "../lib/gateway/mod.ts";
+import { serveHub } from "../lib/gateway/_serve_hub.ts";
+import { anonymous } from "../lib/gateway/_test_util.ts";
 import { applyPatch } from "../lib/protocol/delta.ts";
 import { quoteSequence } from "../tests/fixtures/quote_sequence.ts";
 
@@ -170,14 +171,6 @@ function report(title: string, subs: Subscriber[]): boolean {
 
 /** The default: a hub publishing the fixture's sequences, both markets. */
 async function fixtures(perSymbol: number): Promise<boolean> {
-  const anonymous = (): Principal => ({
-    userId: `anon:${crypto.randomUUID()}`,
-    name: "anonymous",
-    anonymous: true,
-    via: "anonymous",
-    expiresAt: null,
-    roles: [],
-  });
   const hub = new Hub({
     serverId: "bench",
     namespaces: {
@@ -191,19 +184,8 @@ async function fixtures(perSymbol: number): Promise<boolean> {
     },
   });
   hub.start();
-  const admit = createAdmission({
-    hub,
-    auth: {
-      authenticateUpgrade: () => Promise.resolve({ ok: true, principal: anonymous() }),
-      verifyAccessToken: () => Promise.reject(new Error("unused")),
-    },
-  });
-  const ac = new AbortController();
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-    (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, hub, admit),
-  );
-  const url = `ws://127.0.0.1:${server.addr.port}/`;
+  const served = serveHub(hub, anonymous());
+  const url = served.url;
   let trusted = true;
   try {
     for (const market of ["busy", "quiet"] as const) {
@@ -246,8 +228,7 @@ async function fixtures(perSymbol: number): Promise<boolean> {
     }
   } finally {
     hub.stop();
-    ac.abort();
-    await server.finished;
+    await served.close();
   }
   return trusted;
 }

@@ -12,6 +12,7 @@
  * SIGTERM (each isolate closes its sockets with 4000) and exits when all have stopped.
  */
 import { loadConfig } from "../lib/app/config.ts";
+import { isolateCount } from "./_isolates.ts";
 import { describeNoFileLimit, raiseNoFileLimit } from "../lib/net/rlimit.ts";
 import { type IsolateNote, runIsolate } from "./serve_isolate.ts";
 
@@ -19,16 +20,7 @@ import { type IsolateNote, runIsolate } from "./serve_isolate.ts";
 const STOP_DEADLINE_MS = 6_000;
 
 const config = loadConfig(Deno.env);
-const jobsEnv = Deno.env.get("DENO_JOBS");
-let jobs = jobsEnv ? Number(jobsEnv) : navigator.hardwareConcurrency;
-if (!Number.isInteger(jobs) || jobs < 1) {
-  console.error(`Cannot read DENO_JOBS: expected a positive integer, got "${jobsEnv}"`);
-  Deno.exit(1);
-}
-if (jobs > 1 && config.kvPath === ":memory:" && !config.kvUrl) {
-  console.log("KV_PATH=:memory: is per isolate: starting one isolate (use a file to run several)");
-  jobs = 1;
-}
+const jobs = isolateCount(config);
 console.log(describeNoFileLimit(raiseNoFileLimit()));
 
 const { hostname } = config;

@@ -8,23 +8,14 @@
  * chain — anvil and its demo activity (lib/wallet/embedded.ts) — and stops it last.
  */
 import { loadConfig } from "../lib/app/config.ts";
+import { isolateCount } from "./_isolates.ts";
 import { describeNoFileLimit, raiseNoFileLimit } from "../lib/net/rlimit.ts";
 import { createLogger } from "../lib/app/log.ts";
 import { type EmbeddedChain, startEmbeddedChain } from "../lib/wallet/embedded.ts";
 
 const root = new URL("../", import.meta.url);
 const config = loadConfig(Deno.env);
-const jobsEnv = Deno.env.get("DENO_JOBS");
-let jobs = jobsEnv ? Number(jobsEnv) : navigator.hardwareConcurrency;
-if (!Number.isInteger(jobs) || jobs < 1) {
-  console.error(`Cannot read DENO_JOBS: expected a positive integer, got "${jobsEnv}"`);
-  Deno.exit(1);
-}
-if (jobs > 1 && config.kvPath === ":memory:" && !config.kvUrl) {
-  // Each isolate would open a database of its own: no shared history, no shared leases.
-  console.log("KV_PATH=:memory: is per isolate: starting one isolate (use a file to run several)");
-  jobs = 1;
-}
+const jobs = isolateCount(config);
 
 async function run(args: string[], env?: Record<string, string>): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), { args, cwd: root, stdin: "null", env }).spawn();

@@ -5,8 +5,9 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { decode, encode } from "@msgpack/msgpack";
 import type { AuthResult, Principal } from "../lib/auth/types.ts";
-import { acceptUpgrade, createAdmission, type GatewayLimits, Hub } from "../lib/gateway/mod.ts";
-import { TEST_NAMESPACES } from "../lib/gateway/_test_util.ts";
+import { type GatewayLimits, Hub } from "../lib/gateway/mod.ts";
+import { serveHub } from "../lib/gateway/_serve_hub.ts";
+import { anonymous, TEST_NAMESPACES } from "../lib/gateway/_test_util.ts";
 import { deadline, fetchWithin, waitFor } from "./_deadline.ts";
 import { closeOf, denoWebSocket, opened, openOrRefused, openSocket } from "./_ws.ts";
 
@@ -25,47 +26,25 @@ async function withGateway(
 ): Promise<void> {
   const hub = new Hub({ serverId: "t", namespaces: TEST_NAMESPACES, limits });
   hub.start();
-  const admit = createAdmission({
-    hub,
-    auth: {
-      authenticateUpgrade: (req): Promise<AuthResult> => {
-        const auth = req.headers.get("authorization");
-        if (auth === "Bearer good") return Promise.resolve({ ok: true, principal: alice });
-        if (auth) {
-          return Promise.resolve({
-            ok: false,
-            status: 401,
-            code: "invalid_token",
-            message: "the token is not valid",
-          });
-        }
-        return Promise.resolve({
-          ok: true,
-          principal: {
-            userId: "anon:x",
-            name: "anonymous",
-            anonymous: true,
-            via: "anonymous",
-            expiresAt: null,
-            roles: [],
-          },
-        });
-      },
-      verifyAccessToken: () => Promise.reject(new Error("unused")),
-    },
+  const served = serveHub(hub, (req): Promise<AuthResult> => {
+    const auth = req.headers.get("authorization");
+    if (auth === "Bearer good") return Promise.resolve({ ok: true, principal: alice });
+    if (auth) {
+      return Promise.resolve({
+        ok: false,
+        status: 401,
+        code: "invalid_token",
+        message: "the token is not valid",
+      });
+    }
+    return Promise.resolve({ ok: true, principal: anonymous("anon:x") });
   });
-  const ac = new AbortController();
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-    (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, hub, admit),
-  );
   try {
-    await fn({ hub, url: `ws://127.0.0.1:${server.addr.port}/`, port: server.addr.port });
+    await fn({ hub, url: served.url, port: served.port });
   } finally {
     hub.closeAll(4000, "test over");
     hub.stop();
-    ac.abort();
-    await deadline(server.finished, 10_000, "the gateway's server to finish");
+    await deadline(served.close(), 10_000, "the gateway's server to finish");
   }
 }
 

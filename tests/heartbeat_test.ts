@@ -4,19 +4,12 @@
  * measured from the client's side.
  */
 import { equal, ok } from "node:assert/strict";
-import type { Principal } from "../lib/auth/types.ts";
-import { acceptUpgrade, createAdmission, Hub } from "../lib/gateway/mod.ts";
-import { TEST_NAMESPACES } from "../lib/gateway/_test_util.ts";
+import { Hub } from "../lib/gateway/mod.ts";
+import { serveHub } from "../lib/gateway/_serve_hub.ts";
+import { anonymous as anonymousPrincipal, TEST_NAMESPACES } from "../lib/gateway/_test_util.ts";
 import { deadline } from "./_deadline.ts";
 
-const anonymous: Principal = {
-  userId: "anon:x",
-  name: "anonymous",
-  anonymous: true,
-  via: "anonymous",
-  expiresAt: null,
-  roles: [],
-};
+const anonymous = anonymousPrincipal("anon:x");
 
 /** What a silent client saw, in ms since its socket opened. */
 interface Timeline {
@@ -66,20 +59,9 @@ Deno.test("[heartbeat] a silent client (2 s / 1 s) is pinged at 2 s and closed w
     limits: { pingIntervalMs: 2_000, pongTimeoutMs: 1_000 },
   });
   hub.start();
-  const admit = createAdmission({
-    hub,
-    auth: {
-      authenticateUpgrade: () => Promise.resolve({ ok: true, principal: anonymous }),
-      verifyAccessToken: () => Promise.reject(new Error("unused")),
-    },
-  });
-  const ac = new AbortController();
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-    (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, hub, admit),
-  );
+  const served = serveHub(hub, anonymous);
   try {
-    const url = `ws://127.0.0.1:${server.addr.port}/`;
+    const url = served.url;
     // Five clients opened at different points of the hub's tick.
     const timelines: Promise<Timeline>[] = [];
     for (let i = 0; i < 5; i++) {
@@ -104,7 +86,6 @@ Deno.test("[heartbeat] a silent client (2 s / 1 s) is pinged at 2 s and closed w
   } finally {
     hub.closeAll(4000, "test over");
     hub.stop();
-    ac.abort();
-    await server.finished;
+    await served.close();
   }
 });

@@ -8,7 +8,8 @@ import type { Principal } from "../lib/auth/types.ts";
 import { retryWhileLocked } from "../lib/kv/open.ts";
 import { createKvBus } from "../lib/bus/kv_bus.ts";
 import { RealtimeClient, RequestError } from "../lib/client/mod.ts";
-import { acceptUpgrade, createAdmission, Hub, type Namespaces } from "../lib/gateway/mod.ts";
+import { Hub, type Namespaces } from "../lib/gateway/mod.ts";
+import { serveHub } from "../lib/gateway/_serve_hub.ts";
 import { deadline } from "./_deadline.ts";
 import { openSocket } from "./_ws.ts";
 
@@ -75,19 +76,8 @@ Deno.test({
     const kv = retryWhileLocked(await Deno.openKv(path));
     const bus = await createKvBus({ kv, historyOf: () => HISTORY, pollMs: 50 });
     const hub = new Hub({ serverId: "h", namespaces: NAMESPACES, history: bus });
-    const admit = createAdmission({
-      hub,
-      auth: {
-        authenticateUpgrade: () => Promise.resolve({ ok: true, principal: alice }),
-        verifyAccessToken: () => Promise.reject(new Error("unused")),
-      },
-    });
-    const ac = new AbortController();
-    const server = Deno.serve(
-      { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
-      (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, hub, admit),
-    );
-    const url = `ws://127.0.0.1:${server.addr.port}/`;
+    const served = serveHub(hub, alice);
+    const url = served.url;
     const client = new RealtimeClient({ url, requestTimeoutMs: 10_000 });
     try {
       for (const [n, p] of publishers.entries()) {
@@ -162,8 +152,7 @@ Deno.test({
     } finally {
       client.disconnect();
       hub.closeAll(4000, "test over");
-      ac.abort();
-      await server.finished;
+      await served.close();
       for (const [n, p] of publishers.entries()) {
         await p.ask({ kind: "stop" }, `publisher ${n} to stop`).catch(() => {});
         p.worker.terminate();

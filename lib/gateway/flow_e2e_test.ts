@@ -8,8 +8,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { clientFrame, parseServerFrames, rawUpgrade } from "../net/_ws_test_util.ts";
 import { deadline } from "../../tests/_deadline.ts";
-import { createAdmission } from "./admission.ts";
-import { acceptUpgrade } from "./deno_adapter.ts";
+import { serveHub } from "./_serve_hub.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_FLOW } from "./outbound.ts";
 import { anonymous, TEST_NAMESPACES } from "./_test_util.ts";
@@ -27,19 +26,8 @@ Deno.test("[flow e2e] a client that stops reading gets the newest price, not the
     flow: DEFAULT_FLOW,
     limits: { upgradesPerSecond: 1e6, upgradesPerSecondPerIp: 1e6 },
   });
-  const admit = createAdmission({
-    hub,
-    auth: {
-      authenticateUpgrade: () => Promise.resolve({ ok: true, principal: anonymous() }),
-      verifyAccessToken: () => Promise.reject(new Error("unused")),
-    },
-  });
-  const ac = new AbortController();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
-    (req, info) => acceptUpgrade(req, info.remoteAddr.hostname, hub, admit),
-  );
-  const up = await rawUpgrade("127.0.0.1", server.addr.port, { path: "/" });
+  const served = serveHub(hub, anonymous());
+  const up = await rawUpgrade("127.0.0.1", served.port, { path: "/" });
   equal(up.status, 101);
   const conn = up.conn;
   const got: Received[] = [];
@@ -113,7 +101,6 @@ Deno.test("[flow e2e] a client that stops reading gets the newest price, not the
     conn.close();
     hub.closeAll(1001, "test over");
     hub.stop();
-    ac.abort();
-    await server.finished;
+    await served.close();
   }
 });
